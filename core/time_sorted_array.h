@@ -1,0 +1,146 @@
+// TimeSortedArray<V>: a time-sorted ring with one writer and any number of lock-free readers.
+//
+// One series of quotes lives in one array: appends at the newest end are the common case,
+// prepends and middle inserts are rare, readers mostly walk newest-first. Example:
+//
+//   time_sorted_array<quote> ring;              // writer thread owns it
+//   ring.put(t, q);                             // writer
+//   if (auto q = ring.get(t)) ...               // any thread, no lock
+//   for (auto it = ring.iterate_backwards(to); it.next(e);) ...   // newest first
+//
+// Threads: put/remove/remove_lowest/capacity are for the one writer thread. size, get, find,
+// lowest, highest, committed_seq and iterate_backwards may run on any thread concurrently with
+// the writer; they never take a lock and never write memory the writer reads.
+//
+// Guarantees
+// - put, remove, get, find and size are linearizable. Every change (insert, overwrite, remove)
+//   gets the next sequence number; inserts and removals take effect when the writer commits
+//   that number, which is the same store size() reads, so a reader can never see a point that
+//   size() does not count yet.
+// - The backward iterator yields strictly decreasing times; it never skips a time present for
+//   its whole life; every (time, value) it yields was present at some instant of its life.
+//   lowest()/highest() return a point that was present at some instant of the call.
+//
+// Layout: a power-of-two ring of cells (ring_cell.h) addressed by 64-bit logical positions
+// [head, tail) that never wrap (slot = pos & mask); each cell remembers its position, so a
+// reader notices a reused slot. The array stays sorted by time at every instant, duplicates
+// allowed while a middle insert is in flight. Cells are only ever overwritten by a larger time:
+// a middle insert grows the ring by one at the head and moves cells one step toward the head,
+// lowest first, then writes the new point; so a backward reader, moving the same way, can meet
+// a point twice (it drops repeats by demanding decreasing times) but never overtake one.
+// Removal is logical (the cell's kind becomes "remove"); removing the lowest point advances the
+// head; a dead cell is reused by the next insert just above it, and dropped when the ring is
+// reallocated. Growth copies the live cells into a buffer twice the size, publishes it with one
+// pointer store and retires the old one to epoch-based reclamation (epoch.h).
+//
+// Cost: put at either end O(1) amortised; put in the middle O(distance to the nearest dead cell
+// below it, else to the head); growth O(N). remove O(log N) (O(1) for the lowest or highest
+// time). get/find O(log N) with interpolation first (O(log log N) probes on evenly spaced
+// times). Iterator: O(log N) to start at `to`, O(1) per step. size O(1).
+// Memory: sizeof(V) rounded up to 8 bytes + 24 bytes per cell; capacity is a power of two.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <type_traits>
+
+#include "core/epoch.h"
+#include "core/ring_buffer.h"
+#include "core/ring_cell.h"
+
+namespace tickring::core {
+
+inline constexpr std::size_t kDefaultRingCapacity = 16;
+inline constexpr time_ns kMaxTime = std::numeric_limits<time_ns>::max();
+
+template <class V>
+  requires std::is_trivially_copyable_v<V>
+class time_sorted_array {
+  static constexpr std::size_t kWords = (sizeof(V) + 7) / 8;
+  using buffer = ring_detail::ring_buffer<kWords>;
+  using copy_t = ring_detail::cell_copy<kWords>;
+  using kind = ring_detail::change_kind;
+
+ public:
+  struct entry {
+    time_ns time;
+    V value;
+    seq_no seq;  // sequence number of the point's last change
+  };
+  enum class put_outcome { inserted, overwritten };
+  struct put_result {
+    put_outcome outcome;
+    seq_no seq;
+  };
+
+  class backward_iterator;
+
+  explicit time_sorted_array(std::size_t initial_capacity = kDefaultRingCapacity)
+      : buf_(buffer::create(std::bit_ceil(std::max<std::size_t>(initial_capacity, 2)))) {}
+  // REQUIRES: no reader is inside the array.
+  ~time_sorted_array() { buffer::destroy(buf_.load(std::memory_order_relaxed)); }
+  time_sorted_array(const time_sorted_array&) = delete;
+  time_sorted_array& operator=(const time_sorted_array&) = delete;
+
+  // ---- any thread -----------------------------------------------------------------------
+  [[nodiscard]] std::size_t size() const {
+    epoch_guard g;
+    return load()->live_count();
+  }
+  [[nodiscard]] seq_no committed_seq() const {
+    epoch_guard g;
+    return load()->committed.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] std::optional<V> get(time_ns t) const {
+    if (auto e = find(t)) return e->value;
+    return std::nullopt;
+  }
+  [[nodiscard]] std::optional<entry> find(time_ns t) const;
+  [[nodiscard]] std::optional<entry> lowest() const;
+  [[nodiscard]] std::optional<entry> highest() const;
+  // Newest first, starting at the newest time <= `to`.
+  [[nodiscard]] backward_iterator iterate_backwards(time_ns to = kMaxTime) const {
+    return backward_iterator(*this, to);
+  }
+
+  // ---- writer only ------------------------------------------------------------------------
+  put_result put(time_ns t, const V& value);
+  // Removes the point at `t`; returns the change's sequence number, or nothing if absent.
+  std::optional<seq_no> remove(time_ns t);
+  // Removes the oldest point (retention); returns it.
+  std::optional<entry> remove_lowest();
+  [[nodiscard]] std::size_t capacity() const { return own()->capacity(); }
+  [[nodiscard]] seq_no last_seq() const { return next_seq_ - 1; }
+
+ private:
+  const buffer* load() const { return buf_.load(std::memory_order_seq_cst); }
+  buffer* own() const { return buf_.load(std::memory_order_relaxed); }
+  static entry to_entry(const copy_t& c) {
+    entry e{c.time, {}, ring_detail::version_seq(c.version)};
+    std::memcpy(&e.value, c.words, sizeof(V));
+    return e;
+  }
+  static void to_words(const V& v, std::uint64_t (&w)[kWords]) {
+    std::memset(w, 0, sizeof(w));
+    std::memcpy(w, &v, sizeof(V));
+  }
+  void commit(buffer* b, seq_no s, std::int64_t delta) {
+    live_ += delta;
+    b->commit(s, live_);
+  }
+  buffer* make_room(buffer* b);
+
+  std::atomic<buffer*> buf_;
+  seq_no next_seq_ = 1;   // writer only
+  std::uint64_t live_ = 0;  // writer only: live points
+};
+
+}  // namespace tickring::core
+
+#include "core/time_sorted_array_read.h"
+#include "core/time_sorted_array_write.h"

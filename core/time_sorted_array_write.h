@@ -1,0 +1,201 @@
+// Writer side of time_sorted_array (included by time_sorted_array.h; not a public header).
+//
+// Every change follows the same order, which the readers' proofs rely on:
+//   1. write the affected cells (each under its seqlock), shifting toward the head if needed;
+//   2. publish head/tail if the range grew;
+//   3. commit: store the live count for this sequence number, then the sequence number.
+// Removal only rewrites a version (the payload stays, so a reader that sees the removal before
+// its commit still answers with the old value); the head advances past dead cells after the
+// commit. Invariant kept between changes: the cell at the head is live (or the ring is empty).
+#pragma once
+
+namespace tickring::core {
+
+namespace ring_detail {
+
+// First position in [head, tail] whose time is > t, from the writer's own view.
+template <std::size_t W>
+std::int64_t writer_upper_bound(const ring_buffer<W>& b, time_ns t, std::int64_t head,
+                                std::int64_t tail) {
+  std::int64_t lo = head;
+  std::int64_t hi = tail;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (b.at(mid).time.load(std::memory_order_relaxed) > t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+template <std::size_t W>
+bool is_dead(const ring_buffer<W>& b, std::int64_t pos) {
+  return version_kind(b.at(pos).version.load(std::memory_order_relaxed)) == change_kind::remove;
+}
+
+// Moves the content of `from` into position `to` keeping its version (a point keeps its
+// sequence number when it moves).
+template <std::size_t W>
+void move_cell(ring_buffer<W>& b, std::int64_t to, std::int64_t from) {
+  cell_copy<W> c;
+  own_copy(b.at(from), c);
+  write_cell(b.at(to), c.version, to, c.time, c.words);
+}
+
+}  // namespace ring_detail
+
+template <class V>
+  requires std::is_trivially_copyable_v<V>
+auto time_sorted_array<V>::make_room(buffer* b) -> buffer* {
+  const std::size_t cap = b->capacity();
+  // Grow when more than half the cells are live; otherwise reallocating at the same size
+  // drops the dead cells and makes room.
+  const std::size_t new_cap = live_ + 1 > cap / 2 ? cap * 2 : cap;
+  buffer* nb = buffer::create(new_cap);
+  const std::int64_t head = b->head.load(std::memory_order_relaxed);
+  const std::int64_t tail = b->tail.load(std::memory_order_relaxed);
+  std::int64_t q = 0;
+  copy_t c;
+  for (std::int64_t p = head; p < tail; ++p) {
+    ring_detail::own_copy(b->at(p), c);
+    if (ring_detail::version_kind(c.version) == kind::remove) continue;
+    ring_detail::write_cell(nb->at(q), c.version, q, c.time, c.words);
+    ++q;
+  }
+  const seq_no committed = b->committed.load(std::memory_order_relaxed);
+  nb->tail.store(q, std::memory_order_relaxed);
+  nb->commit(committed, live_);
+  buf_.store(nb, std::memory_order_seq_cst);
+  epoch_retire(b, &buffer::destroy_erased);
+  return nb;
+}
+
+template <class V>
+  requires std::is_trivially_copyable_v<V>
+auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
+  using ring_detail::make_version;
+  buffer* b = own();
+  std::uint64_t w[kWords];
+  to_words(value, w);
+  const seq_no s = next_seq_++;
+  std::int64_t head = b->head.load(std::memory_order_relaxed);
+  std::int64_t tail = b->tail.load(std::memory_order_relaxed);
+
+  auto write_new = [&](std::int64_t pos) {
+    ring_detail::write_cell(b->at(pos), make_version(s, kind::insert), pos, t, w);
+  };
+  auto inserted = [&] {
+    commit(b, s, +1);
+    return put_result{put_outcome::inserted, s};
+  };
+  auto append = [&] {
+    if (static_cast<std::size_t>(tail - head) == b->capacity()) {
+      b = make_room(b);
+      head = b->head.load(std::memory_order_relaxed);
+      tail = b->tail.load(std::memory_order_relaxed);
+    }
+    write_new(tail);
+    b->tail.store(tail + 1, std::memory_order_release);
+    return inserted();
+  };
+  auto overwrite_at = [&](std::int64_t pos) {
+    if (ring_detail::is_dead(*b, pos)) {
+      write_new(pos);
+      return inserted();
+    }
+    ring_detail::write_cell(b->at(pos), make_version(s, kind::overwrite), pos, t, w);
+    commit(b, s, 0);
+    return put_result{put_outcome::overwritten, s};
+  };
+
+  if (head == tail) return append();
+  const time_ns newest = b->at(tail - 1).time.load(std::memory_order_relaxed);
+  if (t > newest) {
+    if (!ring_detail::is_dead(*b, tail - 1)) return append();
+    write_new(tail - 1);  // reuse a removed newest cell: its time only grows
+    return inserted();
+  }
+  if (t == newest) return overwrite_at(tail - 1);
+  const time_ns oldest = b->at(head).time.load(std::memory_order_relaxed);
+  if (t == oldest) return overwrite_at(head);
+  if (t < oldest) {
+    if (static_cast<std::size_t>(tail - head) == b->capacity()) {
+      b = make_room(b);
+      head = b->head.load(std::memory_order_relaxed);
+    }
+    write_new(head - 1);
+    b->head.store(head - 1, std::memory_order_release);
+    return inserted();
+  }
+
+  std::int64_t k = ring_detail::writer_upper_bound(*b, t, head, tail);
+  if (b->at(k - 1).time.load(std::memory_order_relaxed) == t) return overwrite_at(k - 1);
+  if (ring_detail::is_dead(*b, k - 1)) {
+    write_new(k - 1);  // a removed cell just below: the new time is larger than its old one
+    return inserted();
+  }
+  // Middle insert: shift the cells below k one step toward the head, lowest first, into the
+  // nearest dead cell if there is one, else into a new cell below the head.
+  std::int64_t d = k - 2;
+  while (d >= head && !ring_detail::is_dead(*b, d)) --d;
+  if (d < head) {
+    if (static_cast<std::size_t>(tail - head) == b->capacity()) {
+      b = make_room(b);
+      head = b->head.load(std::memory_order_relaxed);
+      tail = b->tail.load(std::memory_order_relaxed);
+      k = ring_detail::writer_upper_bound(*b, t, head, tail);
+    }
+    d = head - 1;
+    ring_detail::move_cell(*b, d, head);
+    b->head.store(d, std::memory_order_release);
+    ++d;
+  }
+  for (std::int64_t p = d; p < k - 1; ++p) ring_detail::move_cell(*b, p, p + 1);
+  write_new(k - 1);
+  return inserted();
+}
+
+template <class V>
+  requires std::is_trivially_copyable_v<V>
+std::optional<seq_no> time_sorted_array<V>::remove(time_ns t) {
+  buffer* b = own();
+  const std::int64_t head = b->head.load(std::memory_order_relaxed);
+  const std::int64_t tail = b->tail.load(std::memory_order_relaxed);
+  if (head == tail) return std::nullopt;
+  std::int64_t p;
+  if (b->at(head).time.load(std::memory_order_relaxed) == t) {
+    p = head;
+  } else if (b->at(tail - 1).time.load(std::memory_order_relaxed) == t) {
+    p = tail - 1;
+  } else {
+    p = ring_detail::writer_upper_bound(*b, t, head, tail) - 1;
+    if (p < head || b->at(p).time.load(std::memory_order_relaxed) != t) return std::nullopt;
+  }
+  if (ring_detail::is_dead(*b, p)) return std::nullopt;
+  const seq_no s = next_seq_++;
+  ring_detail::set_version(b->at(p), ring_detail::make_version(s, kind::remove));
+  commit(b, s, -1);
+  if (p == head) {
+    std::int64_t h = head + 1;
+    while (h < tail && ring_detail::is_dead(*b, h)) ++h;
+    b->head.store(h, std::memory_order_release);
+  }
+  return s;
+}
+
+template <class V>
+  requires std::is_trivially_copyable_v<V>
+auto time_sorted_array<V>::remove_lowest() -> std::optional<entry> {
+  buffer* b = own();
+  const std::int64_t head = b->head.load(std::memory_order_relaxed);
+  if (head == b->tail.load(std::memory_order_relaxed)) return std::nullopt;
+  copy_t c;
+  ring_detail::own_copy(b->at(head), c);
+  entry e = to_entry(c);
+  e.seq = *remove(c.time);
+  return e;
+}
+
+}  // namespace tickring::core

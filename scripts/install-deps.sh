@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tickring needs to build, test and benchmark.
+# This is the one list of dependencies: the README, .ci/run and docker/Dockerfile all call it.
+#
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh --runtime  only what the server binary needs at run time
+set -euo pipefail
+
+# Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (DESIGN.md §2).
+build_packages=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-program-options1.81-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
+# integration tests, a load tool for cross-checks.
+test_packages=(
+  clang libclang-rt-14-dev spin curl python3 wrk
+)
+runtime_packages=(
+  libboost-program-options1.81.0 libspdlog1.10 libfmt9 ca-certificates
+)
+
+mode=${1:-all}
+case "$mode" in
+  --runtime) packages=("${runtime_packages[@]}") ;;
+  all|--all) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [--runtime]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=sudo
+  else
+    echo "install-deps: these Debian packages are missing and I am not root:" >&2
+    echo "  apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
