@@ -79,6 +79,7 @@ class time_sorted_array {
   };
 
   class backward_iterator;
+  static constexpr std::size_t kBytesPerCell = sizeof(ring_detail::cell<kWords>);
 
   explicit time_sorted_array(std::size_t initial_capacity = kDefaultRingCapacity)
       : buf_(buffer::create(std::bit_ceil(std::max<std::size_t>(initial_capacity, 2)))) {}
@@ -115,7 +116,15 @@ class time_sorted_array {
   // Removes the oldest point (retention); returns it.
   std::optional<entry> remove_lowest();
   [[nodiscard]] std::size_t capacity() const { return own()->capacity(); }
+  // The oldest live time (the head cell is always live between changes).
+  [[nodiscard]] std::optional<time_ns> writer_oldest_time() const {
+    const buffer* b = own();
+    const std::int64_t head = b->head.load(std::memory_order_relaxed);
+    if (head == b->tail.load(std::memory_order_relaxed)) return std::nullopt;
+    return b->at(head).time.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] seq_no last_seq() const { return next_seq_ - 1; }
+  [[nodiscard]] std::size_t writer_size() const { return live_; }
 
  private:
   const buffer* load() const { return buf_.load(std::memory_order_seq_cst); }

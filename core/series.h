@@ -1,0 +1,104 @@
+// One series: (measurement, symbol), its fields, and a TimeSortedArray of its points.
+//
+// A point is stored as one 8-byte word per field in the series' own field order (double,
+// int64, uint64 or bool, as fixed by the series' first point), so a 4-field quote costs
+// 4 words + the ring's 24-byte cell header = 56 bytes, whatever the widest series allowed.
+// Widths are rounded up to the next of kRowWidths; the ring type per width is chosen at
+// creation behind the virtual series_rows interface.
+//
+// Threads: the constructor, put, remove and remove_lowest run on the writer (ingest) thread
+// only. Everything else may run on any thread without a lock. A series is never moved or
+// freed while the store lives.
+// Sequence numbers: every applied change (insert, overwrite, remove) takes the series' next
+// sequence number; committed_seq() is the last one a reader can see; each stored point
+// carries the sequence of its last change.
+#pragma once
+
+#include <array>
+#include <limits>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ring_cell.h"
+
+namespace tickring::core {
+
+// Wide enough for quotes, trades and bars with their sizes and flags; it bounds the row copy
+// made per point on the read path (16 x 8 bytes).
+inline constexpr std::size_t kMaxFieldsPerSeries = 16;
+
+enum class field_kind : std::uint8_t { float64, int64, uint64, boolean };
+std::string_view to_string(field_kind kind) noexcept;
+
+struct field_spec {
+  std::string name;
+  field_kind kind;
+};
+
+struct stored_point {
+  time_ns time = 0;
+  seq_no seq = 0;
+  std::array<std::uint64_t, kMaxFieldsPerSeries> words{};  // first field_count() are valid
+};
+
+// Called for each point by scan_backward; return false to stop.
+using point_visitor = bool (*)(void* context, const stored_point& point);
+
+// The type-erased ring of one series (see series.cc for the per-width implementation).
+class series_rows {
+ public:
+  virtual ~series_rows() = default;
+  virtual std::size_t size() const = 0;
+  virtual seq_no committed_seq() const = 0;
+  virtual bool find(time_ns t, stored_point& out) const = 0;
+  virtual bool lowest(stored_point& out) const = 0;
+  virtual bool highest(stored_point& out) const = 0;
+  // Newest first from the newest time <= `to`, with the ring's iterator guarantees.
+  virtual void scan_backward(time_ns to, point_visitor visit, void* context) const = 0;
+  // Writer only.
+  struct put_result {
+    bool inserted;
+    seq_no seq;
+  };
+  virtual put_result put(time_ns t, const std::uint64_t* words) = 0;
+  virtual std::optional<seq_no> remove(time_ns t) = 0;
+  virtual std::optional<time_ns> oldest_time() const = 0;  // writer's view
+  virtual bool remove_lowest(stored_point& out) = 0;
+  virtual std::size_t capacity() const = 0;
+  virtual std::size_t writer_size() const = 0;
+  virtual std::size_t bytes_per_point() const = 0;
+};
+
+std::unique_ptr<series_rows> make_series_rows(std::size_t field_count,
+                                              std::size_t initial_capacity);
+
+class series {
+ public:
+  series(std::string measurement, std::string symbol, std::vector<field_spec> fields,
+         std::size_t initial_capacity);
+
+  const std::string& measurement() const { return measurement_; }
+  const std::string& symbol() const { return symbol_; }
+  const std::vector<field_spec>& fields() const { return fields_; }
+  std::size_t field_count() const { return fields_.size(); }
+  // Index of a field by name, or -1.
+  int field_index(std::string_view name) const;
+
+  const series_rows& rows() const { return *rows_; }
+  series_rows& writer_rows() { return *rows_; }  // writer only
+
+  // Writer-private: the newest time ever put, for age-based retention.
+  time_ns newest_put = std::numeric_limits<time_ns>::min();
+
+ private:
+  std::string measurement_;
+  std::string symbol_;
+  std::vector<field_spec> fields_;
+  std::unique_ptr<series_rows> rows_;
+};
+
+}  // namespace tickring::core

@@ -1,0 +1,171 @@
+#include "core/series_store.h"
+
+#include <bit>
+#include <functional>
+
+namespace tickring::core {
+namespace {
+
+std::size_t hash_of(std::string_view measurement, std::string_view symbol) {
+  const std::size_t h1 = std::hash<std::string_view>{}(measurement);
+  const std::size_t h2 = std::hash<std::string_view>{}(symbol);
+  return h1 ^ (h2 + 0x9E3779B97F4A7C15ULL + (h1 << 6) + (h1 >> 2));
+}
+
+}  // namespace
+
+std::string_view to_string(apply_error e) noexcept {
+  switch (e) {
+    case apply_error::none:
+      return "none";
+    case apply_error::too_many_series:
+      return "too_many_series";
+    case apply_error::too_many_fields:
+      return "too_many_fields";
+    case apply_error::unknown_field:
+      return "unknown_field";
+    case apply_error::missing_field:
+      return "missing_field";
+    case apply_error::field_type_conflict:
+      return "field_type_conflict";
+  }
+  return "unknown";
+}
+
+series_store::series_store(series_store_limits limits)
+    : limits_(limits),
+      // At most half full, so that probe sequences stay short.
+      mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
+      table_(new std::atomic<series*>[mask_ + 1]),
+      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]) {
+  for (std::size_t i = 0; i <= mask_; ++i) table_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+series_store::~series_store() = default;
+
+series* series_store::find_mutable(std::string_view measurement, std::string_view symbol,
+                                   std::size_t hash) const {
+  for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    series* s = table_[i].load(std::memory_order_acquire);
+    if (s == nullptr) return nullptr;
+    if (s->symbol() == symbol && s->measurement() == measurement) return s;
+  }
+}
+
+const series* series_store::find(std::string_view measurement, std::string_view symbol) const {
+  return find_mutable(measurement, symbol, hash_of(measurement, symbol));
+}
+
+series* series_store::create(const point_input& p, std::size_t hash, apply_result& r) {
+  if (owned_.size() >= limits_.max_series) {
+    r.error = apply_error::too_many_series;
+    return nullptr;
+  }
+  if (p.fields.size() > kMaxFieldsPerSeries) {
+    r.error = apply_error::too_many_fields;
+    return nullptr;
+  }
+  std::vector<field_spec> specs;
+  specs.reserve(p.fields.size());
+  for (const auto& f : p.fields) specs.push_back({std::string(f.name), f.kind});
+  auto owned = std::make_unique<series>(std::string(p.measurement), std::string(p.symbol),
+                                        std::move(specs), limits_.initial_capacity);
+  series* s = owned.get();
+  owned_.push_back(std::move(owned));
+  std::size_t i = hash & mask_;
+  while (table_[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & mask_;
+  table_[i].store(s, std::memory_order_release);
+  const std::size_t n = count_.load(std::memory_order_relaxed);
+  list_[n].store(s, std::memory_order_release);
+  count_.store(n + 1, std::memory_order_release);
+  return s;
+}
+
+apply_result series_store::apply(const point_input& p) {
+  apply_result r;
+  const std::size_t hash = hash_of(p.measurement, p.symbol);
+  series* s = find_mutable(p.measurement, p.symbol, hash);
+  if (s == nullptr) {
+    s = create(p, hash, r);
+    if (s == nullptr) return r;
+  }
+  r.target = s;
+  // Map the line's fields to the series' order. Feeds almost always repeat the first point's
+  // order, so position i is tried first and the name search is the exception.
+  const std::size_t n = s->field_count();
+  std::array<std::uint64_t, kMaxFieldsPerSeries> words{};
+  std::uint32_t seen = 0;
+  static_assert(kMaxFieldsPerSeries <= 32);
+  for (std::size_t i = 0; i < p.fields.size(); ++i) {
+    const field_input& f = p.fields[i];
+    int idx = (i < n && s->fields()[i].name == f.name) ? static_cast<int>(i) : s->field_index(f.name);
+    if (idx < 0) {
+      r.error = apply_error::unknown_field;
+      r.field = f.name;
+      return r;
+    }
+    const auto& spec = s->fields()[static_cast<std::size_t>(idx)];
+    if (spec.kind != f.kind) {
+      r.error = apply_error::field_type_conflict;
+      r.field = f.name;
+      return r;
+    }
+    words[static_cast<std::size_t>(idx)] = f.bits;
+    seen |= 1U << idx;
+  }
+  if (seen != (n == 32 ? ~0U : (1U << n) - 1)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((seen & (1U << i)) == 0) {
+        r.error = apply_error::missing_field;
+        r.field = s->fields()[i].name;
+        return r;
+      }
+    }
+  }
+  const auto put = s->writer_rows().put(p.time, words.data());
+  r.inserted = put.inserted;
+  r.seq = put.seq;
+  s->newest_put = std::max(s->newest_put, p.time);
+  if (listener_ != nullptr) {
+    listener_->on_change(*s, change_listener::change_kind::upsert, p.time, put.seq, words.data());
+  }
+  if (put.inserted) r.evicted = enforce_retention(*s);
+  return r;
+}
+
+std::size_t series_store::enforce_retention(series& s) {
+  series_rows& rows = s.writer_rows();
+  std::size_t evicted = 0;
+  stored_point p;
+  while (rows.writer_size() > limits_.max_points_per_series && rows.remove_lowest(p)) {
+    ++evicted;
+    if (listener_ != nullptr) {
+      listener_->on_change(s, change_listener::change_kind::remove, p.time, p.seq, nullptr);
+    }
+  }
+  if (limits_.max_age > 0 &&
+      s.newest_put > std::numeric_limits<time_ns>::min() + limits_.max_age) {
+    const time_ns horizon = s.newest_put - limits_.max_age;
+    for (auto oldest = rows.oldest_time(); oldest && *oldest < horizon;
+         oldest = rows.oldest_time()) {
+      rows.remove_lowest(p);
+      ++evicted;
+      if (listener_ != nullptr) {
+        listener_->on_change(s, change_listener::change_kind::remove, p.time, p.seq, nullptr);
+      }
+    }
+  }
+  if (evicted != 0) evictions_.fetch_add(evicted, std::memory_order_relaxed);
+  return evicted;
+}
+
+std::optional<seq_no> series_store::remove(const series& s, time_ns t) {
+  auto& target = const_cast<series&>(s);  // the writer owns every series
+  const auto seq = target.writer_rows().remove(t);
+  if (seq && listener_ != nullptr) {
+    listener_->on_change(s, change_listener::change_kind::remove, t, *seq, nullptr);
+  }
+  return seq;
+}
+
+}  // namespace tickring::core

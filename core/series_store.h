@@ -1,0 +1,129 @@
+// SeriesStore: (measurement, symbol) -> series, with retention, for one writer and many
+// lock-free readers.
+//
+// Threads: apply, remove and the constructor run on the single writer (ingest) thread. find,
+// series_count, series_at and stats may run on any thread, never wait for the writer and take
+// no lock. A series, once published, is never moved or freed while the store lives.
+//
+// Registry: an open-addressing table of atomic pointers sized for max_series at construction
+// (never rehashed, so no reader ever sees a table move), plus an append-only array of the
+// series in creation order for listing. The writer fills a slot (release) only after the
+// series is fully built; a reader that finds the pointer (acquire) sees a complete series.
+//
+// Points: the first point of a series fixes its field names and kinds. A later point must
+// carry exactly those fields (in any order) with the same kinds; otherwise it is rejected with
+// a reason naming the field, and nothing is stored (as InfluxDB rejects a field type conflict).
+//
+// Retention (writer, after each insert, O(1) per evicted point): at most max_points per
+// series, and no point older than max_age before the newest point ever put into the series.
+//
+// Cost: find O(1) expected (hash + a few probes); apply O(fields) + the ring's put.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/series.h"
+
+namespace tickring::core {
+
+// Defaults (each is a server flag).
+inline constexpr std::size_t kDefaultMaxSeries = 100'000;
+inline constexpr std::size_t kDefaultMaxPointsPerSeries = 10'000'000;
+inline constexpr std::size_t kDefaultInitialSeriesCapacity = 64;
+
+struct series_store_limits {
+  std::size_t max_series = kDefaultMaxSeries;
+  std::size_t max_points_per_series = kDefaultMaxPointsPerSeries;
+  time_ns max_age = 0;  // 0: keep by count only
+  std::size_t initial_capacity = kDefaultInitialSeriesCapacity;
+};
+
+struct field_input {
+  std::string_view name;
+  field_kind kind;
+  std::uint64_t bits;  // the value's bytes: double, int64, uint64 or 0/1
+};
+
+struct point_input {
+  std::string_view measurement;
+  std::string_view symbol;
+  std::span<const field_input> fields;
+  time_ns time;
+};
+
+enum class apply_error : std::uint8_t {
+  none,
+  too_many_series,
+  too_many_fields,
+  unknown_field,
+  missing_field,
+  field_type_conflict,
+};
+std::string_view to_string(apply_error e) noexcept;
+
+struct apply_result {
+  apply_error error = apply_error::none;
+  std::string_view field;  // the field named by the error, if any (points into the input)
+  const series* target = nullptr;
+  bool inserted = false;  // false: overwrote a point at the same time
+  seq_no seq = 0;
+  std::size_t evicted = 0;
+};
+
+// Receives every applied change on the writer thread (the WebSocket hub hangs off it). It must
+// not block: it runs inside the ingest loop.
+class change_listener {
+ public:
+  enum class change_kind : std::uint8_t { upsert, remove };
+  virtual ~change_listener() = default;
+  virtual void on_change(const series& s, change_kind kind, time_ns time, seq_no seq,
+                         const std::uint64_t* words) = 0;
+};
+
+class series_store {
+ public:
+  explicit series_store(series_store_limits limits = {});
+  ~series_store();
+  series_store(const series_store&) = delete;
+  series_store& operator=(const series_store&) = delete;
+
+  // ---- any thread ----
+  const series* find(std::string_view measurement, std::string_view symbol) const;
+  std::size_t series_count() const { return count_.load(std::memory_order_acquire); }
+  // REQUIRES: i < series_count().
+  const series& series_at(std::size_t i) const {
+    return *list_[i].load(std::memory_order_acquire);
+  }
+  std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+  const series_store_limits& limits() const { return limits_; }
+
+  // ---- writer only ----
+  apply_result apply(const point_input& p);
+  // Removes one point; nothing if the series or the point is absent.
+  std::optional<seq_no> remove(const series& s, time_ns t);
+  void set_listener(change_listener* l) { listener_ = l; }
+
+ private:
+  series* find_mutable(std::string_view measurement, std::string_view symbol,
+                       std::size_t hash) const;
+  series* create(const point_input& p, std::size_t hash, apply_result& r);
+  std::size_t enforce_retention(series& s);
+
+  series_store_limits limits_;
+  std::size_t mask_;
+  std::unique_ptr<std::atomic<series*>[]> table_;
+  std::unique_ptr<std::atomic<series*>[]> list_;
+  std::atomic<std::size_t> count_{0};
+  std::atomic<std::uint64_t> evictions_{0};
+  change_listener* listener_ = nullptr;
+  std::vector<std::unique_ptr<series>> owned_;  // writer only
+};
+
+}  // namespace tickring::core

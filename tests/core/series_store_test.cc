@@ -1,0 +1,133 @@
+// Unit tests for series_store: registry, field rules, retention, listener.
+#include "core/series_store.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <vector>
+
+namespace tickring::core {
+namespace {
+
+field_input f64(std::string_view name, double v) {
+  return {name, field_kind::float64, std::bit_cast<std::uint64_t>(v)};
+}
+
+apply_result put_quote(series_store& st, std::string_view sym, time_ns t, double bid) {
+  const field_input fields[] = {f64("bid", bid), f64("ask", bid + 1)};
+  return st.apply({"quotes", sym, fields, t});
+}
+
+double bid_of(const stored_point& p) { return std::bit_cast<double>(p.words[0]); }
+
+TEST(SeriesStore, FirstPointFixesFields) {
+  series_store st;
+  ASSERT_EQ(put_quote(st, "EURUSD", 1, 1.5).error, apply_error::none);
+  const series* s = st.find("quotes", "EURUSD");
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->field_count(), 2U);
+  EXPECT_EQ(s->fields()[0].name, "bid");
+  EXPECT_EQ(s->fields()[1].kind, field_kind::float64);
+  EXPECT_EQ(st.find("quotes", "GBPUSD"), nullptr);
+  EXPECT_EQ(st.find("trades", "EURUSD"), nullptr);
+}
+
+TEST(SeriesStore, FieldsInOtherOrderAreMapped) {
+  series_store st;
+  put_quote(st, "X", 1, 1.0);
+  const field_input swapped[] = {f64("ask", 9), f64("bid", 8)};
+  ASSERT_EQ(st.apply({"quotes", "X", swapped, 2}).error, apply_error::none);
+  stored_point p;
+  ASSERT_TRUE(st.find("quotes", "X")->rows().find(2, p));
+  EXPECT_EQ(bid_of(p), 8);
+}
+
+TEST(SeriesStore, UnknownMissingAndConflictingFieldsAreRejected) {
+  series_store st;
+  put_quote(st, "X", 1, 1.0);
+  const field_input extra[] = {f64("bid", 1), f64("ask", 2), f64("mid", 3)};
+  auto r = st.apply({"quotes", "X", extra, 2});
+  EXPECT_EQ(r.error, apply_error::unknown_field);
+  EXPECT_EQ(r.field, "mid");
+  const field_input missing[] = {f64("bid", 1)};
+  r = st.apply({"quotes", "X", missing, 3});
+  EXPECT_EQ(r.error, apply_error::missing_field);
+  EXPECT_EQ(r.field, "ask");
+  const field_input typed[] = {f64("bid", 1), {"ask", field_kind::int64, 5}};
+  r = st.apply({"quotes", "X", typed, 4});
+  EXPECT_EQ(r.error, apply_error::field_type_conflict);
+  EXPECT_EQ(st.find("quotes", "X")->rows().size(), 1U);
+}
+
+TEST(SeriesStore, SeriesLimitRejectsNewSeriesOnly) {
+  series_store st({.max_series = 2});
+  EXPECT_EQ(put_quote(st, "A", 1, 1).error, apply_error::none);
+  EXPECT_EQ(put_quote(st, "B", 1, 1).error, apply_error::none);
+  EXPECT_EQ(put_quote(st, "C", 1, 1).error, apply_error::too_many_series);
+  EXPECT_EQ(put_quote(st, "A", 2, 1).error, apply_error::none);
+  EXPECT_EQ(st.series_count(), 2U);
+  EXPECT_EQ(st.series_at(1).symbol(), "B");
+}
+
+TEST(SeriesStore, TooManyFieldsIsRejected) {
+  series_store st;
+  std::vector<std::string> names;
+  std::vector<field_input> fields;
+  for (std::size_t i = 0; i <= kMaxFieldsPerSeries; ++i) names.push_back("f" + std::to_string(i));
+  for (const auto& n : names) fields.push_back(f64(n, 1));
+  EXPECT_EQ(st.apply({"wide", "X", fields, 1}).error, apply_error::too_many_fields);
+}
+
+TEST(SeriesStore, MemoryPerPointFollowsFieldCount) {
+  series_store st;
+  put_quote(st, "X", 1, 1);
+  const field_input four[] = {f64("a", 1), f64("b", 1), f64("c", 1), f64("d", 1)};
+  st.apply({"q4", "X", four, 1});
+  EXPECT_EQ(st.find("quotes", "X")->rows().bytes_per_point(), 24U + 2 * 8);
+  EXPECT_EQ(st.find("q4", "X")->rows().bytes_per_point(), 24U + 4 * 8);
+}
+
+TEST(SeriesStore, RetentionByCountEvictsOldest) {
+  series_store st({.max_points_per_series = 3});
+  for (int t = 1; t <= 5; ++t) put_quote(st, "X", t, t);
+  const auto& rows = st.find("quotes", "X")->rows();
+  EXPECT_EQ(rows.size(), 3U);
+  stored_point p;
+  ASSERT_TRUE(rows.lowest(p));
+  EXPECT_EQ(p.time, 3);
+  EXPECT_EQ(st.evictions(), 2U);
+}
+
+TEST(SeriesStore, RetentionByAgeIsRelativeToNewestPoint) {
+  series_store st({.max_age = 10});
+  for (int t : {100, 105, 111, 120}) put_quote(st, "X", t, t);
+  const auto& rows = st.find("quotes", "X")->rows();
+  stored_point p;
+  ASSERT_TRUE(rows.lowest(p));
+  EXPECT_EQ(p.time, 111);
+  EXPECT_EQ(rows.size(), 2U);
+}
+
+struct recording_listener : change_listener {
+  std::vector<std::pair<change_kind, time_ns>> seen;
+  void on_change(const series&, change_kind k, time_ns t, seq_no, const std::uint64_t*) override {
+    seen.emplace_back(k, t);
+  }
+};
+
+TEST(SeriesStore, ListenerSeesUpsertsRemovalsAndEvictions) {
+  series_store st({.max_points_per_series = 2});
+  recording_listener l;
+  st.set_listener(&l);
+  put_quote(st, "X", 1, 1);
+  put_quote(st, "X", 2, 1);
+  put_quote(st, "X", 3, 1);  // evicts 1
+  st.remove(*st.find("quotes", "X"), 2);
+  ASSERT_EQ(l.seen.size(), 5U);
+  EXPECT_EQ(l.seen[3], std::make_pair(change_listener::change_kind::remove, time_ns{1}));
+  EXPECT_EQ(l.seen[4], std::make_pair(change_listener::change_kind::remove, time_ns{2}));
+}
+
+}  // namespace
+}  // namespace tickring::core
