@@ -1,0 +1,25 @@
+// Building JSON text straight into a std::string, without a document tree: the response path
+// writes thousands of points per request, and a tree per point would cost an allocation each.
+// nlohmann_json is used for small control messages instead.
+//
+// Pure functions; thread-safe. Strings are escaped per RFC 8259 (control bytes as \u00XX);
+// the input is expected to be UTF-8 (names are validated by the line-protocol parser).
+// Doubles are written in the shortest form that reads back exactly (std::to_chars); NaN and
+// infinities, which JSON cannot carry, are written as null.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tickring::protocol {
+
+void append_json_string(std::string& out, std::string_view s);
+void append_json_number(std::string& out, double v);
+void append_json_number(std::string& out, std::int64_t v);
+void append_json_number(std::string& out, std::uint64_t v);
+
+// {"error":{"code":<code>,"message":<message>}}
+std::string json_error(int code, std::string_view message);
+
+}  // namespace tickring::protocol

@@ -1,0 +1,113 @@
+#include "server/config.h"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+namespace tickring::server {
+namespace po = boost::program_options;
+
+std::chrono::nanoseconds parse_duration(const std::string& text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc() || p == text.data() || n < 0) {
+    throw std::invalid_argument("invalid duration '" + text + "' (examples: 500ms, 30s, 15m, 2h, 7d)");
+  }
+  const std::string unit(p, end);
+  using namespace std::chrono;
+  if (unit.empty() || unit == "s") return seconds(n);
+  if (unit == "ms") return milliseconds(n);
+  if (unit == "us") return microseconds(n);
+  if (unit == "ns") return nanoseconds(n);
+  if (unit == "m") return minutes(n);
+  if (unit == "h") return hours(n);
+  if (unit == "d") return hours(24 * n);
+  throw std::invalid_argument("invalid duration unit in '" + text + "' (use ns, us, ms, s, m, h, d)");
+}
+
+endpoint_spec parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::invalid_argument("invalid address '" + text + "' (expected host:port)");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  unsigned port = 0;
+  const std::string p = text.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port > 65535) {
+    throw std::invalid_argument("invalid port in '" + text + "'");
+  }
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+std::optional<server_config> parse_config(int argc, char** argv) {
+  server_config c;
+  std::string http = "127.0.0.1:8080";
+  std::string ingest = "127.0.0.1:9009";
+  std::string window = "10s";
+  std::string retention = "0";
+  po::options_description opts(
+      "tickring-server: in-memory time-series server for market data\n\n"
+      "Usage: tickring-server [options]\n\nOptions");
+  // clang-format off
+  opts.add_options()
+    ("help,h", "show this help and exit")
+    ("version", "show the version and exit")
+    ("http", po::value(&http)->default_value(http), "HTTP and WebSocket address (host:port)")
+    ("ingest", po::value(&ingest)->default_value(ingest), "line-protocol TCP feed address (host:port)")
+    ("workers", po::value(&c.workers)->default_value(0), "HTTP worker threads (0: one per core)")
+    ("window", po::value(&window)->default_value(window), "sliding-window store: entry lifetime")
+    ("retention", po::value(&retention)->default_value(retention),
+       "drop points older than this before a series' newest point (0: keep by count only)")
+    ("max-points-per-series", po::value(&c.store.max_points_per_series)->default_value(c.store.max_points_per_series),
+       "keep at most this many points per series (oldest evicted)")
+    ("max-series", po::value(&c.store.max_series)->default_value(c.store.max_series),
+       "maximum number of series; a line for a new series past it is rejected")
+    ("max-body", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes), "maximum HTTP request body, bytes (413 above)")
+    ("max-header", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "maximum HTTP request header, bytes")
+    ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
+       "maximum concurrent HTTP/WebSocket connections (503 above)")
+    ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
+    ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
+    ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
+    ("demo-symbols", po::value(&c.demo_symbols)->default_value(c.demo_symbols), "demo feed: number of symbols");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  if (vm.count("help") != 0) {
+    std::cout << opts << "\nExamples:\n"
+              << "  tickring-server --demo                 # chart page at http://127.0.0.1:8080/\n"
+              << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
+    return std::nullopt;
+  }
+  if (vm.count("version") != 0) {
+    std::cout << "tickring-server 0.1.0\n";
+    return std::nullopt;
+  }
+  c.http = parse_endpoint(http);
+  c.ingest = parse_endpoint(ingest);
+  c.window = parse_duration(window);
+  if (c.window.count() <= 0) throw std::invalid_argument("--window must be positive");
+  c.store.max_age = parse_duration(retention).count();
+  if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
+  if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
+  if (c.store.max_points_per_series == 0) {
+    throw std::invalid_argument("--max-points-per-series must be at least 1");
+  }
+  if (c.demo_rate <= 0 || c.demo_symbols == 0) {
+    throw std::invalid_argument("--demo-rate and --demo-symbols must be positive");
+  }
+  return c;
+}
+
+}  // namespace tickring::server

@@ -1,0 +1,60 @@
+// tickring-server's configuration: every flag, its default and its reason, parsed once at
+// start-up. Errors here are exceptions (start-up only), reported by main with --help advice.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/series_store.h"
+
+namespace tickring::server {
+
+struct endpoint_spec {
+  std::string host;
+  std::uint16_t port;
+};
+
+// Limits with their reasons; each is a flag.
+// InfluxDB's default max body for /write is 25 MB; clients batch up to ~5000 points (~500 KB).
+inline constexpr std::size_t kDefaultMaxBodyBytes = 25 * 1024 * 1024;
+// Enough for any browser or curl request; bounds the memory of a hostile header.
+inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
+// Each HTTP/WebSocket connection costs a socket and ~16 KiB of buffers.
+inline constexpr std::size_t kDefaultMaxConnections = 10'000;
+// A client that sends no complete request header within this time is dropped (slow loris).
+inline constexpr std::chrono::seconds kDefaultHeaderTimeout{10};
+// A keep-alive connection with no request for this long is closed.
+inline constexpr std::chrono::seconds kDefaultIdleTimeout{60};
+// Requests in flight get this long to finish after SIGINT/SIGTERM before the server exits.
+inline constexpr std::chrono::seconds kShutdownGrace{5};
+
+struct server_config {
+  endpoint_spec http{"127.0.0.1", 8080};
+  endpoint_spec ingest{"127.0.0.1", 9009};
+  unsigned workers = 0;  // 0: one per core
+  std::chrono::nanoseconds window = std::chrono::seconds(10);
+  core::series_store_limits store;
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
+  std::size_t max_connections = kDefaultMaxConnections;
+  std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
+  std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
+  std::string log_level = "info";
+  bool demo = false;
+  double demo_rate = 1000;  // quotes per second, all symbols together
+  std::size_t demo_symbols = 8;
+};
+
+// Parses argv. Returns nothing when --help or --version was printed (exit 0). Throws
+// std::invalid_argument with a message naming the flag on a bad value.
+std::optional<server_config> parse_config(int argc, char** argv);
+
+// "30s", "15m", "2h", "7d", "500ms", or a bare integer of seconds -> nanoseconds.
+std::chrono::nanoseconds parse_duration(const std::string& text);
+// "host:port", "[::1]:port" or ":port" (all interfaces).
+endpoint_spec parse_endpoint(const std::string& text);
+
+}  // namespace tickring::server

@@ -1,0 +1,149 @@
+#include "server/feed_session.h"
+
+#include <boost/asio/write.hpp>
+#include <cstring>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace tickring::server {
+namespace asio = boost::asio;
+
+feed_session::feed_session(asio::ip::tcp::socket socket, line_applier& applier,
+                           ingest_counters& counters)
+    : socket_(std::move(socket)),
+      applier_(applier),
+      counters_(counters),
+      buf_(protocol::kMaxLineBytes + kFeedReadChunk) {
+  bump(counters_.feed_connections_open);
+  bump(counters_.feed_connections_total);
+}
+
+feed_session::~feed_session() {
+  counters_.feed_connections_open.store(
+      counters_.feed_connections_open.load(std::memory_order_relaxed) - 1,
+      std::memory_order_relaxed);
+}
+
+void feed_session::start() { do_read(); }
+
+void feed_session::do_read() {
+  if (closed_) return;
+  socket_.async_read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      std::size_t n) { self->on_read(ec, n); });
+}
+
+void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
+  used_ += n;
+  bump(counters_.bytes_received, n);
+  process(static_cast<bool>(ec));
+  if (ec) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+      spdlog::debug("feed connection closed: {}", ec.message());
+    }
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    return;
+  }
+  do_read();
+}
+
+void feed_session::process(bool at_eof) {
+  std::string_view data(buf_.data(), used_);
+  std::size_t start = 0;
+  const auto now = wall_clock_ns();
+  if (discarding_) {
+    const auto nl = data.find('\n');
+    if (nl == std::string_view::npos) {
+      used_ = 0;
+      return;
+    }
+    discarding_ = false;
+    start = nl + 1;
+  }
+  const std::size_t consumed = protocol::for_each_line(data.substr(start), [&](std::string_view line) {
+    ++line_number_;
+    if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
+  });
+  start += consumed;
+  const std::size_t rest = used_ - start;
+  if (rest > protocol::kMaxLineBytes) {
+    ++line_number_;
+    applier_.count_rejected(reject_reason::line_too_long);
+    reject(line_number_, fmt::format("line longer than {} bytes; skipped to the next newline",
+                                     protocol::kMaxLineBytes));
+    discarding_ = true;
+    used_ = 0;
+    return;
+  }
+  // A partial line at EOF is lost with the connection, by contract.
+  if (at_eof) {
+    used_ = 0;
+    return;
+  }
+  if (start != 0 && rest != 0) std::memmove(buf_.data(), buf_.data() + start, rest);
+  used_ = rest;
+}
+
+void feed_session::reject(std::size_t line_number, std::string_view reason) {
+  static std::chrono::steady_clock::time_point last_log;
+  static std::uint64_t unlogged = 0;
+  const auto now = std::chrono::steady_clock::now();
+  // Server log: at most one bad-line message per second for all connections.
+  if (now - last_log >= std::chrono::seconds(1)) {
+    spdlog::warn("rejected feed line {}: {}{}", line_number, reason,
+                 unlogged ? fmt::format(" ({} more since the last report)", unlogged) : "");
+    last_log = now;
+    unlogged = 0;
+  } else {
+    ++unlogged;
+  }
+  const double elapsed = std::chrono::duration<double>(now - refill_at_).count();
+  refill_at_ = now;
+  tokens_ = std::min<double>(kErrorLinesPerSecond, tokens_ + elapsed * kErrorLinesPerSecond);
+  if (tokens_ < 1 || pending_.size() > kMaxPendingErrorBytes) {
+    ++suppressed_;
+    bump(counters_.error_lines_suppressed);
+    return;
+  }
+  tokens_ -= 1;
+  if (suppressed_ != 0) {
+    pending_ += fmt::format("error: {} error lines suppressed (rate limit)\n", suppressed_);
+    suppressed_ = 0;
+  }
+  fmt::format_to(std::back_inserter(pending_), "error line={}: {}\n", line_number, reason);
+  bump(counters_.error_lines_sent);
+  flush();
+}
+
+void feed_session::flush() {
+  if (writing_ || pending_.empty() || !socket_.is_open()) return;
+  writing_ = true;
+  in_flight_.swap(pending_);
+  pending_.clear();
+  asio::async_write(socket_, asio::buffer(in_flight_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                      self->writing_ = false;
+                      self->in_flight_.clear();
+                      if (!ec) self->flush();
+                    });
+}
+
+void feed_session::drain_and_close() {
+  if (closed_) return;
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  for (;;) {
+    if (used_ == buf_.size()) process(false);
+    const std::size_t n = socket_.read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_), ec);
+    used_ += n;
+    bump(counters_.bytes_received, n);
+    if (ec) break;
+  }
+  process(true);
+  closed_ = true;
+  socket_.close(ec);
+}
+
+}  // namespace tickring::server

@@ -1,0 +1,65 @@
+// One TCP feed connection on the ingest thread: reads line protocol in large chunks, applies
+// every complete line, and answers each bad line with `error line=<n>: <reason>\n`.
+//
+// Threads: ingest io_context only (one thread, so no strand and no lock).
+// Rules:
+// - Lines split across reads are joined; a line longer than protocol::kMaxLineBytes is
+//   rejected and the connection resynchronises at the next newline.
+// - A connection that drops mid-line loses only that partial line.
+// - Error lines are rate-limited (kErrorLinesPerSecond per connection) and buffered at most
+//   kMaxPendingErrorBytes while a write is in flight; beyond that they are counted as
+//   suppressed. A client that never reads can therefore never stall the ingest thread.
+// Cost: one memmove of the partial last line per read; nothing per line beyond applying it.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/line_applier.h"
+
+namespace tickring::server {
+
+// 256 KiB reads amortise the syscall over ~2500 quote lines; the buffer must hold one maximal
+// line plus a read.
+inline constexpr std::size_t kFeedReadChunk = 256 * 1024;
+inline constexpr std::size_t kErrorLinesPerSecond = 100;
+inline constexpr std::size_t kMaxPendingErrorBytes = 64 * 1024;
+
+class feed_session : public std::enable_shared_from_this<feed_session> {
+ public:
+  feed_session(boost::asio::ip::tcp::socket socket, line_applier& applier,
+               ingest_counters& counters);
+  ~feed_session();
+  void start();
+  // Applies what the kernel has already received, then closes (shutdown path).
+  void drain_and_close();
+
+ private:
+  void do_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void process(bool at_eof);
+  void reject(std::size_t line_number, std::string_view reason);
+  void flush();
+
+  boost::asio::ip::tcp::socket socket_;
+  line_applier& applier_;
+  ingest_counters& counters_;
+  std::vector<char> buf_;
+  std::size_t used_ = 0;
+  std::size_t line_number_ = 0;
+  bool discarding_ = false;  // inside an over-long line: skip to the next newline
+  bool closed_ = false;
+  std::string reason_;
+  // Error replies.
+  std::string pending_;
+  std::string in_flight_;
+  bool writing_ = false;
+  double tokens_ = kErrorLinesPerSecond;
+  std::chrono::steady_clock::time_point refill_at_ = std::chrono::steady_clock::now();
+  std::uint64_t suppressed_ = 0;
+};
+
+}  // namespace tickring::server

@@ -1,0 +1,35 @@
+// What the router sees of an HTTP exchange, free of Beast so that route code compiles fast.
+//
+// Threads: a request view is valid only during router::handle; the responder may be called
+// once, from any thread (the session posts the reply to its own strand).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tickring::server {
+
+enum class http_method { get, head, post, put, del, other };
+
+struct http_request_view {
+  http_method method;
+  std::string_view target;
+  std::string_view body;
+  std::string_view content_type;
+};
+
+struct http_reply {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using responder = std::function<void(http_reply)>;
+
+http_reply error_reply(unsigned status, std::string_view message);
+
+}  // namespace tickring::server

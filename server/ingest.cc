@@ -1,0 +1,149 @@
+#include "server/ingest.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
+
+#include "server/demo_feed.h"
+#include "server/feed_session.h"
+
+namespace tickring::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct ingest_service::impl {
+  impl(core::series_store& s, const server_config& c, ingest_counters& k)
+      : store(s),
+        config(c),
+        applier(s, k),
+        write_applier(s, k),
+        counters(k),
+        acceptor(ioc) {}
+
+  void do_accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) spdlog::warn("feed accept: {}", ec.message());
+        if (acceptor.is_open() && ec != asio::error::operation_aborted) do_accept();
+        return;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
+      auto session = std::make_shared<feed_session>(std::move(socket), applier, counters);
+      sessions.push_back(session);
+      session->start();
+      prune();
+      do_accept();
+    });
+  }
+  // Drops finished sessions from the shutdown list (they hold only a weak reference here).
+  void prune() {
+    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+  }
+
+  core::series_store& store;
+  const server_config& config;
+  line_applier applier;        // TCP feed lines (nanosecond precision)
+  line_applier write_applier;  // /write bodies (per-request precision)
+  ingest_counters& counters;
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor;
+  std::vector<std::weak_ptr<feed_session>> sessions;  // for shutdown; pruned on accept
+  std::unique_ptr<demo_feed> demo;
+  std::thread thread;
+  bool started = false;
+};
+
+ingest_service::ingest_service(core::series_store& store, const server_config& config)
+    : impl_(std::make_unique<impl>(store, config, counters_)) {}
+
+ingest_service::~ingest_service() { stop(); }
+
+void ingest_service::start() {
+  auto& m = *impl_;
+  const auto addr = asio::ip::make_address(m.config.ingest.host);
+  const tcp::endpoint ep(addr, m.config.ingest.port);
+  m.acceptor.open(ep.protocol());
+  m.acceptor.set_option(asio::socket_base::reuse_address(true));
+  m.acceptor.bind(ep);
+  m.acceptor.listen(asio::socket_base::max_listen_connections);
+  m.do_accept();
+  if (m.config.demo) {
+    m.demo = std::make_unique<demo_feed>(m.ioc, m.store, m.counters, m.config.demo_rate,
+                                         m.config.demo_symbols);
+    m.demo->start();
+  }
+  m.started = true;
+  m.thread = std::thread([&m] {
+    auto guard = asio::make_work_guard(m.ioc);
+    m.ioc.run();
+  });
+}
+
+void ingest_service::stop() {
+  auto& m = *impl_;
+  if (!m.started) return;
+  m.started = false;
+  asio::post(m.ioc, [&m] {
+    boost::system::error_code ignored;
+    m.acceptor.close(ignored);
+    if (m.demo) m.demo->stop();
+    for (auto& w : m.sessions) {
+      if (auto s = w.lock()) s->drain_and_close();
+    }
+    m.ioc.stop();
+  });
+  m.thread.join();
+  // Run what was queued behind the stop (write requests already handed over, their
+  // completions post to the workers' executors).
+  m.ioc.restart();
+  m.ioc.poll();
+}
+
+std::uint16_t ingest_service::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void ingest_service::post(std::function<void()> work) { asio::post(impl_->ioc, std::move(work)); }
+
+void ingest_service::submit_write(std::string body, protocol::precision unit,
+                                  std::function<void(write_outcome)> done) {
+  asio::post(impl_->ioc, [this, body = std::move(body), unit, done = std::move(done)] {
+    auto& m = *impl_;
+    write_outcome out;
+    std::string reason;
+    std::size_t line_number = 0;
+    const auto now = wall_clock_ns();
+    m.write_applier.set_precision(unit);
+    protocol::for_each_line(
+        body,
+        [&](std::string_view line) {
+          ++line_number;
+          if (m.write_applier.apply(line, line_number, now, reason)) {
+            ++out.accepted;
+            return;
+          }
+          if (out.rejected++ < kMaxReportedErrors) {
+            fmt::format_to(std::back_inserter(out.first_errors), "line {}: {}\n", line_number, reason);
+          }
+        },
+        true);
+    done(std::move(out));
+  });
+}
+
+void ingest_service::submit_remove(const core::series* s, core::time_ns t,
+                                   std::function<void(std::optional<core::seq_no>)> done) {
+  asio::post(impl_->ioc, [this, s, t, done = std::move(done)] {
+    const auto seq = impl_->store.remove(*s, t);
+    if (seq) bump(counters_.points_removed);
+    done(seq);
+  });
+}
+
+}  // namespace tickring::server

@@ -1,0 +1,62 @@
+// The ingest thread: the one writer of the SeriesStore.
+//
+// One io_context run by exactly one thread owns every TCP feed connection and applies every
+// write: feed lines, HTTP /write bodies, point deletes and the demo feed. Other threads hand
+// work over with submit_*/post; the completion runs on the ingest thread and must only post
+// back to the caller's own executor (never block, never touch the store's writer side).
+//
+// Lifetime: start() binds the feed listener (throws std::system_error on failure) and starts
+// the thread; stop() stops accepting, applies what every feed connection has already
+// received (including bytes waiting in the kernel), closes the connections, runs the queued
+// work and joins. Counters may be read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/series_store.h"
+#include "protocol/line_protocol.h"
+#include "server/config.h"
+#include "server/line_applier.h"
+
+namespace tickring::server {
+
+// Per-request result of a /write body.
+struct write_outcome {
+  std::size_t accepted = 0;
+  std::size_t rejected = 0;
+  std::string first_errors;  // "line 3: <reason>\n..." for the first kMaxReportedErrors lines
+};
+// A partial-write answer names this many bad lines; the rest are only counted.
+inline constexpr std::size_t kMaxReportedErrors = 20;
+
+class ingest_service {
+ public:
+  ingest_service(core::series_store& store, const server_config& config);
+  ~ingest_service();
+  ingest_service(const ingest_service&) = delete;
+  ingest_service& operator=(const ingest_service&) = delete;
+
+  void start();
+  void stop();
+
+  // Any thread. `done` runs on the ingest thread.
+  void submit_write(std::string body, protocol::precision unit,
+                    std::function<void(write_outcome)> done);
+  void submit_remove(const core::series* s, core::time_ns t,
+                     std::function<void(std::optional<core::seq_no>)> done);
+  void post(std::function<void()> work);
+
+  const ingest_counters& counters() const { return counters_; }
+  std::uint16_t port() const;  // the bound feed port (after start)
+
+ private:
+  struct impl;
+  ingest_counters counters_;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tickring::server

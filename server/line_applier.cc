@@ -1,0 +1,135 @@
+#include "server/line_applier.h"
+
+#include <bit>
+#include <chrono>
+#include <fmt/format.h>
+
+namespace tickring::server {
+namespace {
+
+core::field_input convert(const protocol::field& f) {
+  using protocol::field_type;
+  switch (f.value.type) {
+    case field_type::float64:
+      return {f.name, core::field_kind::float64, std::bit_cast<std::uint64_t>(f.value.f)};
+    case field_type::int64:
+      return {f.name, core::field_kind::int64, static_cast<std::uint64_t>(f.value.i)};
+    case field_type::uint64:
+      return {f.name, core::field_kind::uint64, f.value.u};
+    case field_type::boolean:
+      return {f.name, core::field_kind::boolean, f.value.b ? 1U : 0U};
+  }
+  return {f.name, core::field_kind::float64, 0};
+}
+
+reject_reason reason_of(core::apply_error e) {
+  switch (e) {
+    case core::apply_error::too_many_series:
+      return reject_reason::too_many_series;
+    case core::apply_error::too_many_fields:
+      return reject_reason::too_many_fields;
+    case core::apply_error::unknown_field:
+      return reject_reason::unknown_field;
+    case core::apply_error::missing_field:
+      return reject_reason::missing_field;
+    case core::apply_error::field_type_conflict:
+    case core::apply_error::none:
+      break;
+  }
+  return reject_reason::field_type_conflict;
+}
+
+}  // namespace
+
+std::string_view to_string(reject_reason r) noexcept {
+  switch (r) {
+    case reject_reason::parse_error:
+      return "parse_error";
+    case reject_reason::too_many_series:
+      return "too_many_series";
+    case reject_reason::too_many_fields:
+      return "too_many_fields";
+    case reject_reason::unknown_field:
+      return "unknown_field";
+    case reject_reason::missing_field:
+      return "missing_field";
+    case reject_reason::field_type_conflict:
+      return "field_type_conflict";
+    case reject_reason::line_too_long:
+      return "line_too_long";
+    case reject_reason::count_:
+      break;
+  }
+  return "unknown";
+}
+
+core::time_ns wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+line_applier::line_applier(core::series_store& store, ingest_counters& counters)
+    : store_(store), counters_(counters) {}
+
+void line_applier::count_rejected(reject_reason r) {
+  bump(counters_.lines_rejected);
+  bump(counters_.by_reason[static_cast<std::size_t>(r)]);
+}
+
+bool line_applier::apply(std::string_view line, std::size_t line_number, core::time_ns now,
+                         std::string& reason) {
+  switch (parser_.parse(line, line_number, parsed_, error_)) {
+    case protocol::parse_status::skip:
+      return true;
+    case protocol::parse_status::error:
+      count_rejected(reject_reason::parse_error);
+      reason = fmt::format("byte {}: {}", error_.offset, error_.reason);
+      return false;
+    case protocol::parse_status::ok:
+      break;
+  }
+  const std::size_t n = parsed_.fields.size();
+  for (std::size_t i = 0; i < n; ++i) fields_[i] = convert(parsed_.fields[i]);
+  const core::point_input p{parsed_.measurement, parsed_.symbol,
+                            std::span<const core::field_input>(fields_.data(), n),
+                            parsed_.timestamp.value_or(now)};
+  const core::apply_result r = store_.apply(p);
+  if (r.error != core::apply_error::none) {
+    count_rejected(reason_of(r.error));
+    switch (r.error) {
+      case core::apply_error::too_many_series:
+        reason = fmt::format("series limit reached ({} series): new series {}/{} rejected",
+                             store_.limits().max_series, p.measurement, p.symbol);
+        break;
+      case core::apply_error::too_many_fields:
+        reason = fmt::format("too many fields ({} > {})", n, core::kMaxFieldsPerSeries);
+        break;
+      case core::apply_error::unknown_field:
+        reason = fmt::format("field '{}' is not a field of series {}/{}", r.field,
+                             p.measurement, p.symbol);
+        break;
+      case core::apply_error::missing_field:
+        reason = fmt::format("field '{}' of series {}/{} is missing", r.field, p.measurement,
+                             p.symbol);
+        break;
+      case core::apply_error::field_type_conflict: {
+        const auto* s = r.target;
+        const int idx = s->field_index(r.field);
+        reason = fmt::format("field type conflict: '{}' is {} in series {}/{}", r.field,
+                             core::to_string(s->fields()[static_cast<std::size_t>(idx)].kind),
+                             p.measurement, p.symbol);
+        break;
+      }
+      case core::apply_error::none:
+        break;
+    }
+    return false;
+  }
+  bump(counters_.lines_accepted);
+  bump(r.inserted ? counters_.points_inserted : counters_.points_overwritten);
+  if (r.evicted != 0) bump(counters_.points_removed, r.evicted);
+  return true;
+}
+
+}  // namespace tickring::server

@@ -1,0 +1,116 @@
+// tickring-server: wires the parts together (DESIGN.md §1).
+//   ingest thread: one io_context, one thread (ingest.h) — the only writer;
+//   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
+//   SIGINT/SIGTERM: stop accepting, apply what was received, answer in-flight requests,
+//   exit 0 within kShutdownGrace.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
+
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/ingest.h"
+#include "server/router.h"
+
+namespace {
+
+using namespace tickring;
+namespace asio = boost::asio;
+
+// Asynchronous, so that a slow terminal never stalls the ingest thread; bounded queue, and
+// when it is full the oldest message is dropped rather than blocking.
+constexpr std::size_t kLogQueue = 8192;
+
+void setup_logging(const std::string& level) {
+  spdlog::init_thread_pool(kLogQueue, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>("tickring", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::overrun_oldest);
+  spdlog::set_default_logger(logger);
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    throw std::invalid_argument("invalid --log-level '" + level + "'");
+  }
+  spdlog::set_level(lvl);
+}
+
+// Polls until every HTTP connection is gone or the grace period is over, then stops workers.
+void finish_when_drained(asio::steady_timer& timer, server::http_server& http,
+                         asio::io_context& ioc, std::chrono::steady_clock::time_point deadline) {
+  timer.expires_after(std::chrono::milliseconds(20));
+  timer.async_wait([&, deadline](const boost::system::error_code&) {
+    if (http.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (http.open_connections() != 0) {
+        spdlog::warn("shutdown: closing {} connections after the grace period", http.open_connections());
+      }
+      ioc.stop();
+      return;
+    }
+    finish_when_drained(timer, http, ioc, deadline);
+  });
+}
+
+int run(const server::server_config& config) {
+  core::series_store store(config.store);
+  server::ingest_service ingest(store, config);
+  server::router routes({store, ingest, config});
+  asio::io_context workers(static_cast<int>(config.workers));
+  server::http_server http(workers, config, routes);
+
+  ingest.start();
+  http.start();
+  std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
+              http.port(), config.ingest.host.c_str(), ingest.port());
+  std::fflush(stdout);
+  spdlog::info("HTTP on http://{}:{}/ (chart page), line protocol on tcp://{}:{}, {} workers{}",
+               config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
+               config.demo ? ", demo feed on" : "");
+
+  asio::signal_set signals(workers, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(workers);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    http.stop();
+    ingest.stop();
+    finish_when_drained(drain_timer, http, workers,
+                        std::chrono::steady_clock::now() + server::kShutdownGrace);
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < config.workers; ++i) threads.emplace_back([&] { workers.run(); });
+  workers.run();
+  for (auto& t : threads) t.join();
+  ingest.stop();
+  spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
+               ingest.counters().lines_rejected.load());
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<server::server_config> config;
+  try {
+    config = server::parse_config(argc, argv);
+    if (!config) return 0;
+    setup_logging(config->log_level);
+  } catch (const std::exception& e) {
+    std::cerr << "tickring-server: " << e.what() << "\n(see tickring-server --help)\n";
+    return 2;
+  }
+  try {
+    return run(*config);
+  } catch (const std::system_error& e) {
+    std::cerr << "tickring-server: " << e.what() << "\n";
+    return 1;
+  }
+}

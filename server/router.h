@@ -1,0 +1,34 @@
+// Routes HTTP requests to handlers. Handlers run on a worker thread inside the connection's
+// strand; they read the store without locks and hand writes to the ingest thread, replying
+// when it has applied them (through the responder, never by blocking the worker).
+//
+// Errors are JSON {"error":{"code":..,"message":..}}: 400 names the bad parameter, 404 an
+// unknown route or series, 405 a known route with the wrong method.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/series_store.h"
+#include "server/config.h"
+#include "server/http_types.h"
+#include "server/ingest.h"
+
+namespace tickring::server {
+
+struct route_context {
+  core::series_store& store;
+  ingest_service& ingest;
+  const server_config& config;
+};
+
+class router {
+ public:
+  explicit router(route_context ctx) : ctx_(ctx) {}
+  void handle(const http_request_view& req, const responder& respond) const;
+
+ private:
+  route_context ctx_;
+};
+
+}  // namespace tickring::server
