@@ -40,6 +40,7 @@ class rows_impl final : public series_rows {
   std::size_t capacity() const override { return ring_.capacity(); }
   std::size_t writer_size() const override { return ring_.writer_size(); }
   std::size_t bytes_per_point() const override { return ring::kBytesPerCell; }
+  std::size_t capacity_bytes() const override { return ring_.buffer_bytes(); }
 
  private:
   static void fill(const typename ring::entry& e, stored_point& out) {

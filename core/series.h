@@ -71,6 +71,8 @@ class series_rows {
   virtual std::size_t capacity() const = 0;
   virtual std::size_t writer_size() const = 0;
   virtual std::size_t bytes_per_point() const = 0;
+  // Bytes of the current ring buffer (any thread; the capacity only changes with the buffer).
+  virtual std::size_t capacity_bytes() const = 0;
 };
 
 std::unique_ptr<series_rows> make_series_rows(std::size_t field_count,

@@ -93,6 +93,11 @@ class time_sorted_array {
     epoch_guard g;
     return load()->live_count();
   }
+  // Bytes of the current buffer (header + cells).
+  [[nodiscard]] std::size_t buffer_bytes() const {
+    epoch_guard g;
+    return sizeof(buffer) + load()->capacity() * kBytesPerCell;
+  }
   [[nodiscard]] seq_no committed_seq() const {
     epoch_guard g;
     return load()->committed.load(std::memory_order_acquire);

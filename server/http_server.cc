@@ -132,15 +132,34 @@ class http_session : public std::enable_shared_from_this<http_session> {
     const http_request_view view{method_of(req.method()), req.target(), req.body(),
                                  req[http::field::content_type]};
     auto self = shared_from_this();
-    server_->routes.handle(view, [self](http_reply reply) {
+    started_ = std::chrono::steady_clock::now();
+    // A handler may answer before handle() returns (the common, synchronous case): hold
+    // that reply until the route is known, so that metrics name it.
+    in_handler_ = true;
+    route_ = server_->routes.handle(view, [self](http_reply reply) {
       asio::dispatch(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
-        self->send(std::move(reply), self->keep_alive_);
+        if (self->in_handler_) {
+          self->held_ = std::move(reply);
+        } else {
+          self->send(std::move(reply), self->keep_alive_);
+        }
       });
     });
+    in_handler_ = false;
+    if (held_) {
+      http_reply reply = std::move(*held_);
+      held_.reset();
+      send(std::move(reply), keep_alive_);
+    }
   }
 
   void send(http_reply reply, bool keep_alive) {
     if (server_->stopping.load(std::memory_order_relaxed)) keep_alive = false;
+    server_->routes.metrics().record(
+        route_, reply.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    route_ = route_id::not_found;
+    started_ = std::chrono::steady_clock::now();
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), 11);
     res->set(http::field::server, kServerName);
@@ -172,6 +191,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_server::impl> server_;
   bool keep_alive_ = false;
+  route_id route_ = route_id::not_found;
+  bool in_handler_ = false;
+  std::optional<http_reply> held_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool head_ = false;
   bool idle_ = true;
 };

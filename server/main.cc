@@ -60,7 +60,8 @@ void finish_when_drained(asio::steady_timer& timer, server::http_server& http,
 int run(const server::server_config& config) {
   core::series_store store(config.store);
   server::ingest_service ingest(store, config);
-  server::router routes({store, ingest, config});
+  server::http_metrics metrics;
+  server::router routes({store, ingest, config, metrics});
   asio::io_context workers(static_cast<int>(config.workers));
   server::http_server http(workers, config, routes);
 

@@ -1,7 +1,12 @@
 #include "server/router.h"
 
+#include <fmt/format.h>
+
+#include "core/epoch.h"
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
+#include "server/routes_series.h"
+#include "server/routes_write.h"
 
 namespace tickring::server {
 namespace {
@@ -69,6 +74,55 @@ http_reply series_list(const route_context& ctx) {
   return r;
 }
 
+http_reply metrics_page(const route_context& ctx) {
+  const auto& c = ctx.ingest.counters();
+  std::uint64_t points = 0;
+  std::uint64_t bytes = 0;
+  const std::size_t n = ctx.store.series_count();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& rows = ctx.store.series_at(i).rows();
+    points += rows.size();
+    bytes += rows.capacity_bytes();
+  }
+  http_reply r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  auto o = std::back_inserter(r.body);
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    fmt::format_to(o, "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  };
+  auto gauge = [&](const char* name, const char* help, std::uint64_t v) {
+    fmt::format_to(o, "# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
+  };
+  counter("tickring_lines_accepted_total", "Line-protocol lines stored (TCP feed and /write).",
+          c.lines_accepted.load(std::memory_order_relaxed));
+  r.body += "# HELP tickring_lines_rejected_total Line-protocol lines rejected, by reason.\n"
+            "# TYPE tickring_lines_rejected_total counter\n";
+  for (std::size_t i = 0; i < c.by_reason.size(); ++i) {
+    fmt::format_to(o, "tickring_lines_rejected_total{{reason=\"{}\"}} {}\n",
+                   to_string(static_cast<reject_reason>(i)), c.by_reason[i].load(std::memory_order_relaxed));
+  }
+  counter("tickring_points_inserted_total", "Points inserted.", c.points_inserted.load(std::memory_order_relaxed));
+  counter("tickring_points_overwritten_total", "Points overwritten (same series and time).",
+          c.points_overwritten.load(std::memory_order_relaxed));
+  counter("tickring_points_removed_total", "Points removed (DELETE and retention).",
+          c.points_removed.load(std::memory_order_relaxed));
+  counter("tickring_evictions_total", "Points evicted by retention.", ctx.store.evictions());
+  counter("tickring_ingest_bytes_total", "Bytes read from feed connections.",
+          c.bytes_received.load(std::memory_order_relaxed));
+  counter("tickring_feed_error_lines_sent_total", "Error lines written back to feed clients.",
+          c.error_lines_sent.load(std::memory_order_relaxed));
+  counter("tickring_feed_error_lines_suppressed_total", "Error lines not sent (rate limit or slow reader).",
+          c.error_lines_suppressed.load(std::memory_order_relaxed));
+  gauge("tickring_series", "Series stored.", n);
+  gauge("tickring_points", "Points stored.", points);
+  gauge("tickring_ring_bytes", "Bytes allocated to the series rings.", bytes);
+  gauge("tickring_resident_memory_bytes", "Resident memory of the process.", resident_memory_bytes());
+  gauge("tickring_feed_connections", "Open feed connections.", c.feed_connections_open.load(std::memory_order_relaxed));
+  gauge("tickring_retired_buffers", "Outgrown ring buffers waiting for readers to leave.", core::epoch_pending());
+  ctx.metrics.append_prometheus(r.body);
+  return r;
+}
+
 }  // namespace
 
 http_reply error_reply(unsigned status, std::string_view message) {
@@ -78,28 +132,52 @@ http_reply error_reply(unsigned status, std::string_view message) {
   return r;
 }
 
-void router::handle(const http_request_view& req, const responder& respond) const {
+route_id router::handle(const http_request_view& req, const responder& respond) const {
   const auto target = protocol::parse_target(req.target);
   if (!target) {
     respond(error_reply(400, "malformed request target (bad percent-encoding?)"));
-    return;
+    return route_id::not_found;
   }
   const auto& seg = target->segments;
   const bool get = req.method == http_method::get || req.method == http_method::head;
-  auto only_get = [&](auto&& make) {
+  auto only_get = [&](route_id id, auto&& make) {
     if (!get) {
       http_reply r = error_reply(405, "method not allowed; use GET");
       r.headers.emplace_back("Allow", "GET, HEAD");
       respond(std::move(r));
-      return;
+    } else {
+      respond(make());
     }
-    respond(make());
+    return id;
   };
-  if (seg.size() == 1 && seg[0] == "health") return only_get([&] { return health(ctx_); });
-  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "series") {
-    return only_get([&] { return series_list(ctx_); });
+  if (seg.size() == 1 && seg[0] == "health") return only_get(route_id::health, [&] { return health(ctx_); });
+  if (seg.size() == 1 && seg[0] == "metrics") return only_get(route_id::metrics, [&] { return metrics_page(ctx_); });
+  if (seg.size() == 1 && seg[0] == "ping") return only_get(route_id::ping, [] { return ping_reply(); });
+  if (seg.size() == 1 && seg[0] == "write") {
+    handle_write(ctx_, *target, req, respond);
+    return route_id::write;
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "series") {
+    if (seg.size() == 2) return only_get(route_id::series_list, [&] { return series_list(ctx_); });
+    if (seg.size() == 3) {
+      respond(error_reply(404, "use /v1/series/{measurement}/{symbol}"));
+      return route_id::not_found;
+    }
+    const route_id id = seg.size() == 4                              ? route_id::points
+                        : seg.size() == 5 && seg[4] == "latest"      ? route_id::latest
+                        : seg.size() == 5 && seg[4] == "candles"     ? route_id::candles
+                        : seg.size() == 6 && seg[4] == "at"          ? route_id::at
+                                                                     : route_id::not_found;
+    const core::series* s = ctx_.store.find(seg[2], seg[3]);
+    if (s == nullptr) {
+      respond(error_reply(404, "no series " + seg[2] + "/" + seg[3]));
+      return id;
+    }
+    handle_series_route(ctx_, *s, *target, req.method, respond);
+    return id;
   }
   respond(error_reply(404, "no such route: " + std::string(req.target.substr(0, req.target.find('?')))));
+  return route_id::not_found;
 }
 
 }  // namespace tickring::server

@@ -11,6 +11,7 @@
 
 #include "core/series_store.h"
 #include "server/config.h"
+#include "server/http_metrics.h"
 #include "server/http_types.h"
 #include "server/ingest.h"
 
@@ -20,12 +21,15 @@ struct route_context {
   core::series_store& store;
   ingest_service& ingest;
   const server_config& config;
+  http_metrics& metrics;
 };
 
 class router {
  public:
   explicit router(route_context ctx) : ctx_(ctx) {}
-  void handle(const http_request_view& req, const responder& respond) const;
+  // Answers through `respond` (now or later) and returns the route, for metrics.
+  route_id handle(const http_request_view& req, const responder& respond) const;
+  http_metrics& metrics() const { return ctx_.metrics; }
 
  private:
   route_context ctx_;

@@ -1,0 +1,147 @@
+#include "protocol/point_format.h"
+
+#include <bit>
+#include <charconv>
+
+#include "protocol/json_text.h"
+#include "protocol/query_string.h"
+
+namespace tickring::protocol {
+namespace {
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if (a % b < 0) --q;
+  return q;
+}
+
+void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t word) {
+  switch (kind) {
+    case core::field_kind::float64: {
+      const double v = std::bit_cast<double>(word);
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+      out.append(buf, r.ptr);
+      return;
+    }
+    case core::field_kind::int64:
+      append_json_number(out, static_cast<std::int64_t>(word));
+      return;
+    case core::field_kind::uint64:
+      append_json_number(out, word);
+      return;
+    case core::field_kind::boolean:
+      out += word != 0 ? "true" : "false";
+      return;
+  }
+}
+
+}  // namespace
+
+std::optional<time_format> parse_time_format(std::string_view t) {
+  if (t == "ns" || t == "n") return time_format::ns;
+  if (t == "u" || t == "us") return time_format::us;
+  if (t == "ms") return time_format::ms;
+  if (t == "s") return time_format::s;
+  if (t == "rfc3339") return time_format::rfc3339;
+  return std::nullopt;
+}
+
+void append_time(std::string& out, core::time_ns t, time_format f, bool quoted) {
+  switch (f) {
+    case time_format::ns:
+      append_json_number(out, t);
+      return;
+    case time_format::us:
+      append_json_number(out, floor_div(t, 1'000));
+      return;
+    case time_format::ms:
+      append_json_number(out, floor_div(t, 1'000'000));
+      return;
+    case time_format::s:
+      append_json_number(out, floor_div(t, 1'000'000'000));
+      return;
+    case time_format::rfc3339:
+      if (quoted) out.push_back('"');
+      out += format_rfc3339(t);
+      if (quoted) out.push_back('"');
+      return;
+  }
+}
+
+void append_field_json(std::string& out, core::field_kind kind, std::uint64_t word) {
+  switch (kind) {
+    case core::field_kind::float64:
+      append_json_number(out, std::bit_cast<double>(word));
+      return;
+    case core::field_kind::int64:
+      append_json_number(out, static_cast<std::int64_t>(word));
+      return;
+    case core::field_kind::uint64:
+      append_json_number(out, word);
+      return;
+    case core::field_kind::boolean:
+      out += word != 0 ? "true" : "false";
+      return;
+  }
+}
+
+void append_point_json(std::string& out, const core::stored_point& p,
+                       std::span<const field_column> columns, time_format f) {
+  out += "{\"time\":";
+  append_time(out, p.time, f, true);
+  out += ",\"seq\":";
+  append_json_number(out, static_cast<std::uint64_t>(p.seq));
+  for (const auto& c : columns) {
+    out.push_back(',');
+    append_json_string(out, c.name);
+    out.push_back(':');
+    append_field_json(out, c.kind, p.words[c.index]);
+  }
+  out.push_back('}');
+}
+
+void append_csv_header(std::string& out, std::span<const field_column> columns) {
+  out += "time";
+  for (const auto& c : columns) {
+    out.push_back(',');
+    // Field names with a comma, quote or newline are quoted per RFC 4180.
+    if (c.name.find_first_of(",\"\n\r") != std::string_view::npos) {
+      out.push_back('"');
+      for (char ch : c.name) {
+        if (ch == '"') out.push_back('"');
+        out.push_back(ch);
+      }
+      out.push_back('"');
+    } else {
+      out += c.name;
+    }
+  }
+  out.push_back('\n');
+}
+
+void append_point_csv(std::string& out, const core::stored_point& p,
+                      std::span<const field_column> columns, time_format f) {
+  append_time(out, p.time, f, false);
+  for (const auto& c : columns) {
+    out.push_back(',');
+    append_csv_value(out, c.kind, p.words[c.index]);
+  }
+  out.push_back('\n');
+}
+
+double field_as_double(core::field_kind kind, std::uint64_t word) {
+  switch (kind) {
+    case core::field_kind::float64:
+      return std::bit_cast<double>(word);
+    case core::field_kind::int64:
+      return static_cast<double>(static_cast<std::int64_t>(word));
+    case core::field_kind::uint64:
+      return static_cast<double>(word);
+    case core::field_kind::boolean:
+      return word != 0 ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+}  // namespace tickring::protocol

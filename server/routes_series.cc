@@ -1,0 +1,294 @@
+#include "server/routes_series.h"
+
+#include <charconv>
+#include <limits>
+#include <vector>
+
+#include "core/candles.h"
+#include "protocol/json_text.h"
+#include "protocol/point_format.h"
+
+namespace tickring::server {
+namespace {
+
+using core::stored_point;
+using core::time_ns;
+using protocol::field_column;
+using protocol::time_format;
+
+// Calls f(point) newest first from `to` until it returns false.
+template <class F>
+void scan(const core::series& s, time_ns to, F& f) {
+  s.rows().scan_backward(
+      to, [](void* ctx, const stored_point& p) { return (*static_cast<F*>(ctx))(p); }, &f);
+}
+
+struct bad_param {
+  std::string message;
+};
+
+struct query {
+  time_ns from = std::numeric_limits<time_ns>::min();
+  time_ns to = std::numeric_limits<time_ns>::max();
+  std::size_t limit = kDefaultLimit;
+  bool desc = false;
+  bool csv = false;
+  time_format epoch = time_format::ns;
+  std::vector<field_column> columns;
+};
+
+time_ns time_param(const protocol::parsed_target& t, std::string_view name, time_ns dflt) {
+  const auto v = t.param(name);
+  if (!v) return dflt;
+  const auto parsed = protocol::parse_time(*v);
+  if (!parsed) {
+    throw bad_param{"invalid '" + std::string(name) + "': '" + std::string(*v) +
+                    "' is neither integer nanoseconds nor an RFC 3339 time"};
+  }
+  return *parsed;
+}
+
+query parse_query(const core::series& s, const protocol::parsed_target& t) {
+  query q;
+  q.from = time_param(t, "from", q.from);
+  q.to = time_param(t, "to", q.to);
+  if (auto v = t.param("limit")) {
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > kMaxLimit) {
+      throw bad_param{"invalid 'limit': must be an integer from 1 to " + std::to_string(kMaxLimit)};
+    }
+    q.limit = n;
+  }
+  if (auto v = t.param("order")) {
+    if (*v != "asc" && *v != "desc") throw bad_param{"invalid 'order': use asc or desc"};
+    q.desc = *v == "desc";
+  }
+  if (auto v = t.param("format")) {
+    if (*v != "json" && *v != "csv") throw bad_param{"invalid 'format': use json or csv"};
+    q.csv = *v == "csv";
+  }
+  if (auto v = t.param("epoch")) {
+    const auto f = protocol::parse_time_format(*v);
+    if (!f) throw bad_param{"invalid 'epoch': use ns, u, ms, s or rfc3339"};
+    q.epoch = *f;
+  }
+  const auto& fields = s.fields();
+  if (auto v = t.param("fields")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view name = rest.substr(0, comma);
+      const int idx = s.field_index(name);
+      if (idx < 0) throw bad_param{"invalid 'fields': '" + std::string(name) + "' is not a field of this series"};
+      const auto& f = fields[static_cast<std::size_t>(idx)];
+      q.columns.push_back({f.name, f.kind, static_cast<std::size_t>(idx)});
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  } else {
+    for (std::size_t i = 0; i < fields.size(); ++i) q.columns.push_back({fields[i].name, fields[i].kind, i});
+  }
+  return q;
+}
+
+void append_series_head(std::string& out, const core::series& s) {
+  out += "{\"measurement\":";
+  protocol::append_json_string(out, s.measurement());
+  out += ",\"symbol\":";
+  protocol::append_json_string(out, s.symbol());
+}
+
+http_reply points(const core::series& s, const query& q) {
+  // Collect newest first; for asc keep the oldest `limit` of the range in a circular window.
+  std::vector<stored_point> got;
+  got.reserve(std::min<std::size_t>(q.limit, 4096));
+  std::size_t next = 0;  // asc: oldest slot to overwrite once the window is full
+  auto visit = [&](const stored_point& p) {
+    if (p.time < q.from) return false;
+    if (got.size() < q.limit) {
+      got.push_back(p);
+      return true;
+    }
+    if (q.desc) return false;
+    got[next] = p;
+    next = (next + 1) % q.limit;
+    return true;
+  };
+  if (q.from <= q.to) scan(s, q.to, visit);
+  // Put `got` in answer order.
+  std::vector<const stored_point*> order;
+  order.reserve(got.size());
+  if (q.desc) {
+    for (const auto& p : got) order.push_back(&p);
+  } else {
+    // got holds the window newest..oldest starting at `next` going backwards in insertion.
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      order.push_back(&got[(next + got.size() - 1 - i) % got.size()]);
+    }
+  }
+  http_reply r;
+  r.body.reserve(64 + order.size() * (16 + 24 * q.columns.size()));
+  if (q.csv) {
+    r.content_type = "text/csv";
+    protocol::append_csv_header(r.body, q.columns);
+    for (const auto* p : order) protocol::append_point_csv(r.body, *p, q.columns, q.epoch);
+    return r;
+  }
+  append_series_head(r.body, s);
+  r.body += ",\"points\":[";
+  bool first = true;
+  for (const auto* p : order) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    protocol::append_point_json(r.body, *p, q.columns, q.epoch);
+  }
+  r.body += "]}";
+  return r;
+}
+
+http_reply one_point(const core::series& s, const query& q, const stored_point& p) {
+  http_reply r;
+  if (q.csv) {
+    r.content_type = "text/csv";
+    protocol::append_csv_header(r.body, q.columns);
+    protocol::append_point_csv(r.body, p, q.columns, q.epoch);
+    return r;
+  }
+  append_series_head(r.body, s);
+  r.body += ",\"point\":";
+  protocol::append_point_json(r.body, p, q.columns, q.epoch);
+  r.body += "}";
+  return r;
+}
+
+time_ns parse_interval(std::string_view v) {
+  std::int64_t n = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  const std::string_view unit(p, static_cast<std::size_t>(v.data() + v.size() - p));
+  time_ns mult = 0;
+  if (unit == "s") mult = 1'000'000'000LL;
+  if (unit == "m") mult = 60'000'000'000LL;
+  if (unit == "h") mult = 3'600'000'000'000LL;
+  if (unit == "d") mult = 86'400'000'000'000LL;
+  if (ec != std::errc() || n <= 0 || mult == 0 || n > core::kMaxCandleInterval / mult ||
+      n * mult < core::kMinCandleInterval) {
+    throw bad_param{"invalid 'interval': use <n>s, <n>m, <n>h or <n>d from 1s to 1d"};
+  }
+  return n * mult;
+}
+
+http_reply candles(const core::series& s, const protocol::parsed_target& t, const query& q) {
+  const time_ns interval = parse_interval(t.param("interval").value_or("1m"));
+  // Price: ?field=, else `price`, else the mid of bid/ask, else the first field.
+  int price = -1, bid = s.field_index("bid"), ask = s.field_index("ask");
+  std::string field_name;
+  if (auto f = t.param("field")) {
+    price = s.field_index(*f);
+    if (price < 0) throw bad_param{"invalid 'field': '" + std::string(*f) + "' is not a field of this series"};
+    field_name = *f;
+  } else if ((price = s.field_index("price")) >= 0) {
+    field_name = "price";
+  } else if (bid >= 0 && ask >= 0) {
+    field_name = "mid";
+  } else {
+    price = 0;
+    field_name = s.fields()[0].name;
+  }
+  int volume = s.field_index("size");
+  if (volume < 0) volume = s.field_index("volume");
+  const auto& f = s.fields();
+  auto value = [&](const stored_point& p, int idx) {
+    return protocol::field_as_double(f[static_cast<std::size_t>(idx)].kind, p.words[static_cast<std::size_t>(idx)]);
+  };
+  core::backward_candle_builder b(interval, q.limit);
+  auto visit = [&](const stored_point& p) {
+    if (p.time < q.from) return false;
+    const double px = price >= 0 ? value(p, price) : (value(p, bid) + value(p, ask)) / 2;
+    return b.add(p.time, px, volume >= 0 ? value(p, volume) : 0.0);
+  };
+  if (q.from <= q.to) scan(s, q.to, visit);
+  http_reply r;
+  append_series_head(r.body, s);
+  r.body += ",\"interval_seconds\":";
+  protocol::append_json_number(r.body, interval / 1'000'000'000);
+  r.body += ",\"field\":";
+  protocol::append_json_string(r.body, field_name);
+  r.body += ",\"candles\":[";
+  bool first = true;
+  for (const auto& c : b.take_ascending()) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body += "{\"time\":";
+    protocol::append_json_number(r.body, c.start / 1'000'000'000);
+    r.body += ",\"open\":";
+    protocol::append_json_number(r.body, c.open);
+    r.body += ",\"high\":";
+    protocol::append_json_number(r.body, c.high);
+    r.body += ",\"low\":";
+    protocol::append_json_number(r.body, c.low);
+    r.body += ",\"close\":";
+    protocol::append_json_number(r.body, c.close);
+    r.body += ",\"volume\":";
+    protocol::append_json_number(r.body, c.volume);
+    r.body += ",\"ticks\":";
+    protocol::append_json_number(r.body, static_cast<std::uint64_t>(c.ticks));
+    r.body += "}";
+  }
+  r.body += "]}";
+  return r;
+}
+
+}  // namespace
+
+void handle_series_route(const route_context& ctx, const core::series& s,
+                         const protocol::parsed_target& target, http_method method,
+                         const responder& respond) {
+  const auto& seg = target.segments;  // v1 series m s [rest...]
+  const bool get = method == http_method::get || method == http_method::head;
+  auto not_allowed = [&](const char* allow) {
+    http_reply r = error_reply(405, std::string("method not allowed; use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    respond(std::move(r));
+  };
+  try {
+    const query q = parse_query(s, target);
+    if (seg.size() == 4) {
+      if (!get) return not_allowed("GET, HEAD");
+      return respond(points(s, q));
+    }
+    if (seg.size() == 5 && seg[4] == "latest") {
+      if (!get) return not_allowed("GET, HEAD");
+      stored_point p;
+      if (!s.rows().highest(p)) return respond(error_reply(404, "series has no points"));
+      return respond(one_point(s, q, p));
+    }
+    if (seg.size() == 5 && seg[4] == "candles") {
+      if (!get) return not_allowed("GET, HEAD");
+      return respond(candles(s, target, q));
+    }
+    if (seg.size() == 6 && seg[4] == "at") {
+      const auto t = protocol::parse_time(seg[5]);
+      if (!t) return respond(error_reply(400, "invalid time '" + seg[5] + "': use integer nanoseconds or RFC 3339"));
+      if (get) {
+        stored_point p;
+        if (!s.rows().find(*t, p)) return respond(error_reply(404, "no point at " + std::to_string(*t)));
+        return respond(one_point(s, q, p));
+      }
+      if (method != http_method::del) return not_allowed("GET, HEAD, DELETE");
+      const time_ns when = *t;
+      ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
+        if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
+        http_reply r;
+        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) + ",\"seq\":" + std::to_string(*seq) + "}";
+        respond(std::move(r));
+      });
+      return;
+    }
+    respond(error_reply(404, "no such route under /v1/series/{measurement}/{symbol}"));
+  } catch (const bad_param& e) {
+    respond(error_reply(400, e.message));
+  }
+}
+
+}  // namespace tickring::server

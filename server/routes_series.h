@@ -1,0 +1,30 @@
+// Handlers of /v1/series/{measurement}/{symbol}[/latest|/at/{time}|/candles] (DESIGN.md §4).
+//
+// Threads: worker threads; reads go straight to the rings without locks; the DELETE of a
+// point is handed to the ingest thread and answered from its completion.
+// Query parameters (a bad one gets 400 naming it):
+//   from, to   integer ns or RFC 3339; inclusive; default: everything
+//   limit      1..kMaxLimit points (default kDefaultLimit) or candles
+//   order      asc (default: oldest first, the oldest `limit` points of the range) or desc
+//              (newest first, walks the backward iterator: O(limit))
+//   fields     comma-separated subset of the series' fields
+//   format     json (default) or csv
+//   epoch      ns (default), u, ms, s or rfc3339: the unit of times in the answer
+//   interval   candles: 1s..1d as <n>s|m|h|d (default 1m); field: the price field
+#pragma once
+
+#include "core/series.h"
+#include "protocol/query_string.h"
+#include "server/router.h"
+
+namespace tickring::server {
+
+inline constexpr std::size_t kDefaultLimit = 1000;
+// Bounds the memory and time of one answer (~100 bytes of JSON per point: ~10 MB).
+inline constexpr std::size_t kMaxLimit = 100'000;
+
+void handle_series_route(const route_context& ctx, const core::series& s,
+                         const protocol::parsed_target& target, http_method method,
+                         const responder& respond);
+
+}  // namespace tickring::server

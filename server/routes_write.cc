@@ -1,0 +1,62 @@
+#include "server/routes_write.h"
+
+#include "protocol/json_text.h"
+#include "protocol/line_protocol.h"
+
+namespace tickring::server {
+namespace {
+
+// The version string InfluxDB clients look for in X-Influxdb-Version.
+constexpr const char* kInfluxVersion = "1.8.10-tickring";
+
+http_reply influx_error(unsigned status, std::string_view message) {
+  http_reply r;
+  r.status = status;
+  r.body = "{\"error\":";
+  protocol::append_json_string(r.body, message);
+  r.body += "}";
+  r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
+  return r;
+}
+
+}  // namespace
+
+http_reply ping_reply() {
+  http_reply r;
+  r.status = 204;
+  r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
+  r.headers.emplace_back("X-Influxdb-Build", "OSS");
+  return r;
+}
+
+void handle_write(const route_context& ctx, const protocol::parsed_target& target,
+                  const http_request_view& req, const responder& respond) {
+  if (req.method != http_method::post) {
+    http_reply r = influx_error(405, "method not allowed; use POST");
+    r.headers.emplace_back("Allow", "POST");
+    return respond(std::move(r));
+  }
+  protocol::precision unit = protocol::precision::ns;
+  if (auto p = target.param("precision")) {
+    const auto parsed = protocol::parse_precision(*p);
+    if (!parsed) return respond(influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
+    unit = *parsed;
+  }
+  ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
+    if (out.rejected == 0) {
+      http_reply r;
+      r.status = 204;
+      r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
+      return respond(std::move(r));
+    }
+    std::string msg = "partial write: " + out.first_errors;
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    for (auto& c : msg) {
+      if (c == '\n') c = ';';
+    }
+    msg += " dropped=" + std::to_string(out.rejected);
+    respond(influx_error(400, msg));
+  });
+}
+
+}  // namespace tickring::server
