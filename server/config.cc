@@ -51,6 +51,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string ingest = "127.0.0.1:9009";
   std::string window = "10s";
   std::string retention = "0";
+  std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
   po::options_description opts(
       "tickring-server: in-memory time-series server for market data\n\n"
       "Usage: tickring-server [options]\n\nOptions");
@@ -72,6 +73,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("max-header", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "maximum HTTP request header, bytes")
     ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
        "maximum concurrent HTTP/WebSocket connections (503 above)")
+    ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
+       "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
     ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
@@ -99,6 +102,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   c.window = parse_duration(window);
   if (c.window.count() <= 0) throw std::invalid_argument("--window must be positive");
   c.store.max_age = parse_duration(retention).count();
+  c.header_timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(header_timeout));
+  if (c.header_timeout.count() < 1) throw std::invalid_argument("--header-timeout must be at least 1s");
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
   if (c.store.max_points_per_series == 0) {

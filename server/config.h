@@ -24,10 +24,10 @@ inline constexpr std::size_t kDefaultMaxBodyBytes = 25 * 1024 * 1024;
 inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
 // Each HTTP/WebSocket connection costs a socket and ~16 KiB of buffers.
 inline constexpr std::size_t kDefaultMaxConnections = 10'000;
-// A client that sends no complete request header within this time is dropped (slow loris).
-inline constexpr std::chrono::seconds kDefaultHeaderTimeout{10};
-// A keep-alive connection with no request for this long is closed.
-inline constexpr std::chrono::seconds kDefaultIdleTimeout{60};
+// A connection must deliver a complete request header within this time of the previous answer
+// (or of connecting), or it is dropped: that bounds both a slow-loris client and an idle
+// keep-alive connection.
+inline constexpr std::chrono::seconds kDefaultHeaderTimeout{15};
 // Requests in flight get this long to finish after SIGINT/SIGTERM before the server exits.
 inline constexpr std::chrono::seconds kShutdownGrace{5};
 
@@ -41,7 +41,6 @@ struct server_config {
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
   std::size_t max_connections = kDefaultMaxConnections;
   std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
-  std::chrono::seconds idle_timeout = kDefaultIdleTimeout;
   std::string log_level = "info";
   bool demo = false;
   double demo_rate = 1000;  // quotes per second, all symbols together

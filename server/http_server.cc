@@ -101,6 +101,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return do_close();
     }
+    if (ec == http::error::body_limit) {
+      // Beast checks Content-Length against the limit while parsing the header.
+      return send(error_reply(413, "request body exceeds the limit of " +
+                                       std::to_string(server_->config.max_body_bytes) + " bytes"),
+                  false);
+    }
     if (ec == http::error::header_limit) {
       return send(error_reply(400, "request header too large"), false);
     }
