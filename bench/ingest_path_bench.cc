@@ -23,7 +23,8 @@ constexpr core::time_ns kT0 = 1'700'000'000'000'000'000;
 
 std::vector<std::string> symbols() {
   std::vector<std::string> s;
-  for (int i = 0; i < kSymbols; ++i) s.push_back("SYM" + std::to_string(i));
+  for (int i = 0; i < kSymbols; ++i)
+    s.push_back("SYM" + std::to_string(i));
   return s;
 }
 
@@ -56,7 +57,8 @@ void BM_lookup(benchmark::State& state) {
   core::series_store store;
   const auto syms = symbols();
   const core::field_input f[] = {{"bid", core::field_kind::float64, 0}};
-  for (const auto& s : syms) (void)store.apply({"quotes", s, f, 1});
+  for (const auto& s : syms)
+    (void)store.apply({"quotes", s, f, 1});
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(store.find("quotes", syms[i]));
@@ -91,7 +93,9 @@ void apply_loop(benchmark::State& state, core::change_listener* listener) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_apply_no_listener(benchmark::State& state) { apply_loop(state, nullptr); }
+void BM_apply_no_listener(benchmark::State& state) {
+  apply_loop(state, nullptr);
+}
 void BM_apply_noop_listener(benchmark::State& state) {
   noop_listener l;
   apply_loop(state, &l);

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   const long points = argc > 1 ? std::atol(argv[1]) : 2'000'000;
   const long symbols = argc > 2 ? std::atol(argv[2]) : 1000;
   std::vector<std::string> names;
-  for (long i = 0; i < symbols; ++i) names.push_back("SYM" + std::to_string(i));
+  for (long i = 0; i < symbols; ++i)
+    names.push_back("SYM" + std::to_string(i));
   const std::uint64_t before = server::resident_memory_bytes();
   core::series_store store;
   core::field_input f[] = {{"bid", core::field_kind::float64, 0},
@@ -26,17 +27,19 @@ int main(int argc, char** argv) {
   for (long i = 0; i < points; ++i) {
     f[0].bits = std::bit_cast<std::uint64_t>(1.0 + static_cast<double>(i % 1000) * 1e-5);
     f[1].bits = std::bit_cast<std::uint64_t>(1.0001 + static_cast<double>(i % 1000) * 1e-5);
-    (void)store.apply({"quotes", names[static_cast<std::size_t>(i % symbols)], f,
-                       1'700'000'000'000'000'000 + i});
+    (void)store.apply(
+        {"quotes", names[static_cast<std::size_t>(i % symbols)], f, 1'700'000'000'000'000'000 + i});
   }
   const std::uint64_t after = server::resident_memory_bytes();
   std::size_t ring_bytes = 0;
-  for (std::size_t i = 0; i < store.series_count(); ++i) ring_bytes += store.series_at(i).rows().capacity_bytes();
-  std::printf("points=%ld symbols=%ld resident_growth=%.1f MiB bytes_per_point=%.1f "
-              "ring_bytes_per_point=%.1f cell_bytes=%zu\n",
-              points, symbols, static_cast<double>(after - before) / (1 << 20),
-              static_cast<double>(after - before) / static_cast<double>(points),
-              static_cast<double>(ring_bytes) / static_cast<double>(points),
-              store.series_at(0).rows().bytes_per_point());
+  for (std::size_t i = 0; i < store.series_count(); ++i)
+    ring_bytes += store.series_at(i).rows().capacity_bytes();
+  std::printf(
+      "points=%ld symbols=%ld resident_growth=%.1f MiB bytes_per_point=%.1f "
+      "ring_bytes_per_point=%.1f cell_bytes=%zu\n",
+      points, symbols, static_cast<double>(after - before) / (1 << 20),
+      static_cast<double>(after - before) / static_cast<double>(points),
+      static_cast<double>(ring_bytes) / static_cast<double>(points),
+      store.series_at(0).rows().bytes_per_point());
   return 0;
 }

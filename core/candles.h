@@ -18,7 +18,7 @@
 
 namespace tickring::core {
 
-inline constexpr time_ns kMinCandleInterval = 1'000'000'000LL;            // 1 s
+inline constexpr time_ns kMinCandleInterval = 1'000'000'000LL;             // 1 s
 inline constexpr time_ns kMaxCandleInterval = 86'400LL * 1'000'000'000LL;  // 1 d
 
 struct candle {

@@ -25,8 +25,8 @@ struct retired_item {
 std::atomic<std::uint64_t> global_epoch{1};
 std::atomic<thread_slot*> slot_list{nullptr};
 
-std::mutex retire_mutex;                   // writers only
-std::vector<retired_item> retired_items;   // guarded by retire_mutex
+std::mutex retire_mutex;                  // writers only
+std::vector<retired_item> retired_items;  // guarded by retire_mutex
 std::atomic<std::size_t> retired_count{0};
 
 thread_slot* acquire_slot() {
@@ -115,6 +115,8 @@ std::size_t epoch_try_reclaim() {
   return reclaim_locked();
 }
 
-std::size_t epoch_pending() { return retired_count.load(std::memory_order_relaxed); }
+std::size_t epoch_pending() {
+  return retired_count.load(std::memory_order_relaxed);
+}
 
 }  // namespace tickring::core

@@ -54,17 +54,18 @@ struct ring_buffer {
 
   static ring_buffer* create(std::size_t capacity) {
     const std::size_t bytes = sizeof(ring_buffer) + capacity * sizeof(cell<Words>);
-    void* mem = ::operator new(bytes, std::align_val_t{kCacheLine});
+    void* mem = ::operator new (bytes, std::align_val_t{kCacheLine});
     auto* b = new (mem) ring_buffer;
     b->mask = static_cast<std::int64_t>(capacity) - 1;
     b->cells = reinterpret_cast<cell<Words>*>(static_cast<char*>(mem) + sizeof(ring_buffer));
-    for (std::size_t i = 0; i < capacity; ++i) new (&b->cells[i]) cell<Words>;
+    for (std::size_t i = 0; i < capacity; ++i)
+      new (&b->cells[i]) cell<Words>;
     return b;
   }
   static void destroy(ring_buffer* b) {
     if (b == nullptr) return;
     b->~ring_buffer();  // cells are trivially destructible atomics
-    ::operator delete(b, std::align_val_t{kCacheLine});
+    ::operator delete (b, std::align_val_t{kCacheLine});
   }
   static void destroy_erased(void* p) { destroy(static_cast<ring_buffer*>(p)); }
 };

@@ -52,7 +52,9 @@ inline constexpr std::int64_t kNoPosition = std::numeric_limits<std::int64_t>::m
 constexpr std::uint64_t make_version(seq_no seq, change_kind kind) {
   return (seq << kSeqShift) | (static_cast<std::uint64_t>(kind) << kKindShift);
 }
-constexpr seq_no version_seq(std::uint64_t v) { return v >> kSeqShift; }
+constexpr seq_no version_seq(std::uint64_t v) {
+  return v >> kSeqShift;
+}
 constexpr change_kind version_kind(std::uint64_t v) {
   return static_cast<change_kind>((v >> kKindShift) & 3U);
 }
@@ -119,7 +121,8 @@ inline void read_cell(const cell<Words>& c, cell_copy<Words>& out) {
     }
     out.pos = c.pos.load(kPayloadLoad);
     out.time = c.time.load(kPayloadLoad);
-    for (std::size_t i = 0; i < Words; ++i) out.words[i] = c.words[i].load(kPayloadLoad);
+    for (std::size_t i = 0; i < Words; ++i)
+      out.words[i] = c.words[i].load(kPayloadLoad);
 #ifndef TICKRING_TSAN
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
@@ -142,7 +145,8 @@ inline void write_cell(cell<Words>& c, std::uint64_t version, std::int64_t pos, 
 #endif
   c.pos.store(pos, kPayloadStore);
   c.time.store(time, kPayloadStore);
-  for (std::size_t i = 0; i < Words; ++i) c.words[i].store(words[i], kPayloadStore);
+  for (std::size_t i = 0; i < Words; ++i)
+    c.words[i].store(words[i], kPayloadStore);
   c.version.store(version, std::memory_order_release);
 }
 
@@ -159,7 +163,8 @@ inline void own_copy(const cell<Words>& c, cell_copy<Words>& out) {
   out.version = c.version.load(std::memory_order_relaxed);
   out.pos = c.pos.load(std::memory_order_relaxed);
   out.time = c.time.load(std::memory_order_relaxed);
-  for (std::size_t i = 0; i < Words; ++i) out.words[i] = c.words[i].load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < Words; ++i)
+    out.words[i] = c.words[i].load(std::memory_order_relaxed);
 }
 
 }  // namespace ring_detail

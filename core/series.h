@@ -15,8 +15,8 @@
 #pragma once
 
 #include <array>
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>

@@ -38,7 +38,8 @@ series_store::series_store(series_store_limits limits)
       mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
       table_(new std::atomic<series*>[mask_ + 1]),
       list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]) {
-  for (std::size_t i = 0; i <= mask_; ++i) table_[i].store(nullptr, std::memory_order_relaxed);
+  for (std::size_t i = 0; i <= mask_; ++i)
+    table_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 series_store::~series_store() = default;
@@ -67,13 +68,15 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
   }
   std::vector<field_spec> specs;
   specs.reserve(p.fields.size());
-  for (const auto& f : p.fields) specs.push_back({std::string(f.name), f.kind});
+  for (const auto& f : p.fields)
+    specs.push_back({std::string(f.name), f.kind});
   auto owned = std::make_unique<series>(std::string(p.measurement), std::string(p.symbol),
                                         std::move(specs), limits_.initial_capacity);
   series* s = owned.get();
   owned_.push_back(std::move(owned));
   std::size_t i = hash & mask_;
-  while (table_[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & mask_;
+  while (table_[i].load(std::memory_order_relaxed) != nullptr)
+    i = (i + 1) & mask_;
   table_[i].store(s, std::memory_order_release);
   const std::size_t n = count_.load(std::memory_order_relaxed);
   list_[n].store(s, std::memory_order_release);
@@ -98,7 +101,8 @@ apply_result series_store::apply(const point_input& p) {
   static_assert(kMaxFieldsPerSeries <= 32);
   for (std::size_t i = 0; i < p.fields.size(); ++i) {
     const field_input& f = p.fields[i];
-    int idx = (i < n && s->fields()[i].name == f.name) ? static_cast<int>(i) : s->field_index(f.name);
+    int idx =
+        (i < n && s->fields()[i].name == f.name) ? static_cast<int>(i) : s->field_index(f.name);
     if (idx < 0) {
       r.error = apply_error::unknown_field;
       r.field = f.name;
@@ -143,8 +147,7 @@ std::size_t series_store::enforce_retention(series& s) {
       listener_->on_change(s, change_listener::change_kind::remove, p.time, p.seq, nullptr);
     }
   }
-  if (limits_.max_age > 0 &&
-      s.newest_put > std::numeric_limits<time_ns>::min() + limits_.max_age) {
+  if (limits_.max_age > 0 && s.newest_put > std::numeric_limits<time_ns>::min() + limits_.max_age) {
     const time_ns horizon = s.newest_put - limits_.max_age;
     for (auto oldest = rows.oldest_time(); oldest && *oldest < horizon;
          oldest = rows.oldest_time()) {

@@ -98,9 +98,7 @@ class series_store {
   const series* find(std::string_view measurement, std::string_view symbol) const;
   std::size_t series_count() const { return count_.load(std::memory_order_acquire); }
   // REQUIRES: i < series_count().
-  const series& series_at(std::size_t i) const {
-    return *list_[i].load(std::memory_order_acquire);
-  }
+  const series& series_at(std::size_t i) const { return *list_[i].load(std::memory_order_acquire); }
   std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
   const series_store_limits& limits() const { return limits_; }
 

@@ -14,7 +14,8 @@ std::chrono::nanoseconds parse_duration(const std::string& text) {
   const char* end = text.data() + text.size();
   const auto [p, ec] = std::from_chars(text.data(), end, n);
   if (ec != std::errc() || p == text.data() || n < 0) {
-    throw std::invalid_argument("invalid duration '" + text + "' (examples: 500ms, 30s, 15m, 2h, 7d)");
+    throw std::invalid_argument("invalid duration '" + text +
+                                "' (examples: 500ms, 30s, 15m, 2h, 7d)");
   }
   const std::string unit(p, end);
   using namespace std::chrono;
@@ -25,7 +26,8 @@ std::chrono::nanoseconds parse_duration(const std::string& text) {
   if (unit == "m") return minutes(n);
   if (unit == "h") return hours(n);
   if (unit == "d") return hours(24 * n);
-  throw std::invalid_argument("invalid duration unit in '" + text + "' (use ns, us, ms, s, m, h, d)");
+  throw std::invalid_argument("invalid duration unit in '" + text +
+                              "' (use ns, us, ms, s, m, h, d)");
 }
 
 endpoint_spec parse_endpoint(const std::string& text) {
@@ -34,7 +36,8 @@ endpoint_spec parse_endpoint(const std::string& text) {
     throw std::invalid_argument("invalid address '" + text + "' (expected host:port)");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   unsigned port = 0;
   const std::string p = text.substr(colon + 1);
@@ -88,9 +91,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     throw std::invalid_argument(e.what());
   }
   if (vm.count("help") != 0) {
-    std::cout << opts << "\nExamples:\n"
-              << "  tickring-server --demo                 # chart page at http://127.0.0.1:8080/\n"
-              << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
+    std::cout
+        << opts << "\nExamples:\n"
+        << "  tickring-server --demo                 # chart page at http://127.0.0.1:8080/\n"
+        << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
     return std::nullopt;
   }
   if (vm.count("version") != 0) {
@@ -102,8 +106,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   c.window = parse_duration(window);
   if (c.window.count() <= 0) throw std::invalid_argument("--window must be positive");
   c.store.max_age = parse_duration(retention).count();
-  c.header_timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(header_timeout));
-  if (c.header_timeout.count() < 1) throw std::invalid_argument("--header-timeout must be at least 1s");
+  c.header_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(parse_duration(header_timeout));
+  if (c.header_timeout.count() < 1)
+    throw std::invalid_argument("--header-timeout must be at least 1s");
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
   if (c.store.max_points_per_series == 0) {

@@ -1,9 +1,10 @@
 #include "server/feed_session.h"
 
-#include <boost/asio/write.hpp>
-#include <cstring>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/write.hpp>
+#include <cstring>
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -24,7 +25,9 @@ feed_session::~feed_session() {
       std::memory_order_relaxed);
 }
 
-void feed_session::start() { do_read(); }
+void feed_session::start() {
+  do_read();
+}
 
 void feed_session::do_read() {
   if (closed_) return;
@@ -62,10 +65,11 @@ void feed_session::process(bool at_eof) {
     discarding_ = false;
     start = nl + 1;
   }
-  const std::size_t consumed = protocol::for_each_line(data.substr(start), [&](std::string_view line) {
-    ++line_number_;
-    if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
-  });
+  const std::size_t consumed =
+      protocol::for_each_line(data.substr(start), [&](std::string_view line) {
+        ++line_number_;
+        if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
+      });
   start += consumed;
   const std::size_t rest = used_ - start;
   if (rest > protocol::kMaxLineBytes) {
@@ -136,7 +140,8 @@ void feed_session::drain_and_close() {
   socket_.non_blocking(true, ec);
   for (;;) {
     if (used_ == buf_.size()) process(false);
-    const std::size_t n = socket_.read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_), ec);
+    const std::size_t n =
+        socket_.read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_), ec);
     used_ += n;
     bump(counters_.bytes_received, n);
     if (ec) break;

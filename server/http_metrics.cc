@@ -1,15 +1,16 @@
 #include "server/http_metrics.h"
 
-#include <cstdio>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 namespace tickring::server {
 
 std::string_view to_string(route_id r) noexcept {
-  constexpr std::string_view kNames[] = {"health",  "ping",    "series_list", "points", "latest",
-                                         "at",      "candles", "window",      "write",  "metrics",
-                                         "page",    "stream",  "not_found"};
+  constexpr std::string_view kNames[] = {"health", "ping",    "series_list", "points", "latest",
+                                         "at",     "candles", "window",      "write",  "metrics",
+                                         "page",   "stream",  "not_found"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(route_id::count_));
   return kNames[static_cast<std::size_t>(r)];
 }
@@ -22,7 +23,8 @@ void http_metrics::record(route_id route, unsigned status, double seconds) {
   }
   r.by_status[s].fetch_add(1, std::memory_order_relaxed);
   std::size_t b = 0;
-  while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b]) ++b;
+  while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b])
+    ++b;
   r.buckets[b].fetch_add(1, std::memory_order_relaxed);
   r.count.fetch_add(1, std::memory_order_relaxed);
   r.sum_ns.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
@@ -30,24 +32,27 @@ void http_metrics::record(route_id route, unsigned status, double seconds) {
 
 void http_metrics::append_prometheus(std::string& out) const {
   auto o = std::back_inserter(out);
-  out += "# HELP tickring_http_requests_total HTTP requests by route and status.\n"
-         "# TYPE tickring_http_requests_total counter\n";
+  out +=
+      "# HELP tickring_http_requests_total HTTP requests by route and status.\n"
+      "# TYPE tickring_http_requests_total counter\n";
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto name = to_string(static_cast<route_id>(i));
     for (std::size_t s = 0; s < kCountedStatus.size(); ++s) {
       const auto n = routes_[i].by_status[s].load(std::memory_order_relaxed);
       if (n == 0) continue;
       if (kCountedStatus[s] == 0) {
-        fmt::format_to(o, "tickring_http_requests_total{{route=\"{}\",status=\"other\"}} {}\n", name, n);
+        fmt::format_to(o, "tickring_http_requests_total{{route=\"{}\",status=\"other\"}} {}\n",
+                       name, n);
       } else {
         fmt::format_to(o, "tickring_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", name,
                        kCountedStatus[s], n);
       }
     }
   }
-  out += "# HELP tickring_http_request_duration_seconds Time from a complete request header "
-         "to the response handed to the socket.\n"
-         "# TYPE tickring_http_request_duration_seconds histogram\n";
+  out +=
+      "# HELP tickring_http_request_duration_seconds Time from a complete request header "
+      "to the response handed to the socket.\n"
+      "# TYPE tickring_http_request_duration_seconds histogram\n";
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const per_route& r = routes_[i];
     const auto count = r.count.load(std::memory_order_relaxed);
@@ -56,15 +61,18 @@ void http_metrics::append_prometheus(std::string& out) const {
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b < kLatencyBuckets.size(); ++b) {
       cumulative += r.buckets[b].load(std::memory_order_relaxed);
-      fmt::format_to(o, "tickring_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+      fmt::format_to(o,
+                     "tickring_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
                      name, kLatencyBuckets[b], cumulative);
     }
     cumulative += r.buckets.back().load(std::memory_order_relaxed);
-    fmt::format_to(o, "tickring_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
+    fmt::format_to(o,
+                   "tickring_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
                    name, cumulative);
     fmt::format_to(o, "tickring_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", name,
                    static_cast<double>(r.sum_ns.load(std::memory_order_relaxed)) / 1e9);
-    fmt::format_to(o, "tickring_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", name, cumulative);
+    fmt::format_to(o, "tickring_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", name,
+                   cumulative);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,7 +10,6 @@
 #include <boost/beast/http.hpp>
 #include <mutex>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <vector>
 
 namespace tickring::server {
@@ -89,10 +90,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_->body_limit(server_->config.max_body_bytes);
     idle_ = true;
     stream_.expires_after(server_->config.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -120,10 +120,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (parser_->is_done()) return on_body({});
     stream_.expires_after(kBodyTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code e, std::size_t) {
-                       self->on_body(e);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
   }
 
   void on_body(beast::error_code ec) {
@@ -170,7 +169,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
         static_cast<http::status>(reply.status), 11);
     res->set(http::field::server, kServerName);
     res->set(http::field::content_type, reply.content_type);
-    for (auto& [k, v] : reply.headers) res->set(k, v);
+    for (auto& [k, v] : reply.headers)
+      res->set(k, v);
     res->keep_alive(keep_alive);
     if (head_) {
       res->content_length(reply.body.size());
@@ -179,11 +179,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
       res->prepare_payload();
     }
     stream_.expires_after(kWriteTimeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-                        if (ec || !keep_alive) return self->do_close();
-                        self->do_read();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->do_close();
+          self->do_read();
+        });
   }
 
   void do_close() {

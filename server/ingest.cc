@@ -1,10 +1,11 @@
 #include "server/ingest.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <thread>
 #include <vector>
 
@@ -17,12 +18,7 @@ using asio::ip::tcp;
 
 struct ingest_service::impl {
   impl(core::series_store& s, const server_config& c, ingest_counters& k)
-      : store(s),
-        config(c),
-        applier(s, k),
-        write_applier(s, k),
-        counters(k),
-        acceptor(ioc) {}
+      : store(s), config(c), applier(s, k), write_applier(s, k), counters(k), acceptor(ioc) {}
 
   void do_accept() {
     acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
@@ -61,7 +57,9 @@ struct ingest_service::impl {
 ingest_service::ingest_service(core::series_store& store, const server_config& config)
     : impl_(std::make_unique<impl>(store, config, counters_)) {}
 
-ingest_service::~ingest_service() { stop(); }
+ingest_service::~ingest_service() {
+  stop();
+}
 
 void ingest_service::start() {
   auto& m = *impl_;
@@ -109,7 +107,9 @@ std::uint16_t ingest_service::port() const {
   return impl_->acceptor.local_endpoint(ec).port();
 }
 
-void ingest_service::post(std::function<void()> work) { asio::post(impl_->ioc, std::move(work)); }
+void ingest_service::post(std::function<void()> work) {
+  asio::post(impl_->ioc, std::move(work));
+}
 
 void ingest_service::submit_write(std::string body, protocol::precision unit,
                                   std::function<void(write_outcome)> done) {
@@ -129,7 +129,8 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
             return;
           }
           if (out.rejected++ < kMaxReportedErrors) {
-            fmt::format_to(std::back_inserter(out.first_errors), "line {}: {}\n", line_number, reason);
+            fmt::format_to(std::back_inserter(out.first_errors), "line {}: {}\n", line_number,
+                           reason);
           }
         },
         true);

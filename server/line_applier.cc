@@ -1,8 +1,9 @@
 #include "server/line_applier.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <chrono>
-#include <fmt/format.h>
 
 namespace tickring::server {
 namespace {
@@ -90,7 +91,8 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
       break;
   }
   const std::size_t n = parsed_.fields.size();
-  for (std::size_t i = 0; i < n; ++i) fields_[i] = convert(parsed_.fields[i]);
+  for (std::size_t i = 0; i < n; ++i)
+    fields_[i] = convert(parsed_.fields[i]);
   const core::point_input p{parsed_.measurement, parsed_.symbol,
                             std::span<const core::field_input>(fields_.data(), n),
                             parsed_.timestamp.value_or(now)};
@@ -106,12 +108,12 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
         reason = fmt::format("too many fields ({} > {})", n, core::kMaxFieldsPerSeries);
         break;
       case core::apply_error::unknown_field:
-        reason = fmt::format("field '{}' is not a field of series {}/{}", r.field,
-                             p.measurement, p.symbol);
+        reason = fmt::format("field '{}' is not a field of series {}/{}", r.field, p.measurement,
+                             p.symbol);
         break;
       case core::apply_error::missing_field:
-        reason = fmt::format("field '{}' of series {}/{} is missing", r.field, p.measurement,
-                             p.symbol);
+        reason =
+            fmt::format("field '{}' of series {}/{} is missing", r.field, p.measurement, p.symbol);
         break;
       case core::apply_error::field_type_conflict: {
         const auto* s = r.target;

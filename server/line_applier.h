@@ -33,7 +33,8 @@ std::string_view to_string(reject_reason r) noexcept;
 struct ingest_counters {
   std::atomic<std::uint64_t> lines_accepted{0};
   std::atomic<std::uint64_t> lines_rejected{0};
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_reason::count_)> by_reason{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_reason::count_)>
+      by_reason{};
   std::atomic<std::uint64_t> bytes_received{0};
   std::atomic<std::uint64_t> feed_connections_open{0};
   std::atomic<std::uint64_t> feed_connections_total{0};

@@ -3,14 +3,15 @@
 //   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
 //   SIGINT/SIGTERM: stop accepting, apply what was received, answer in-flight requests,
 //   exit 0 within kShutdownGrace.
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <thread>
 #include <vector>
 
@@ -31,8 +32,8 @@ constexpr std::size_t kLogQueue = 8192;
 void setup_logging(const std::string& level) {
   spdlog::init_thread_pool(kLogQueue, 1);
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  auto logger = std::make_shared<spdlog::async_logger>("tickring", sink, spdlog::thread_pool(),
-                                                       spdlog::async_overflow_policy::overrun_oldest);
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "tickring", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
   spdlog::set_default_logger(logger);
   const auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
@@ -48,7 +49,8 @@ void finish_when_drained(asio::steady_timer& timer, server::http_server& http,
   timer.async_wait([&, deadline](const boost::system::error_code&) {
     if (http.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
       if (http.open_connections() != 0) {
-        spdlog::warn("shutdown: closing {} connections after the grace period", http.open_connections());
+        spdlog::warn("shutdown: closing {} connections after the grace period",
+                     http.open_connections());
       }
       ioc.stop();
       return;
@@ -86,9 +88,11 @@ int run(const server::server_config& config) {
   });
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < config.workers; ++i) threads.emplace_back([&] { workers.run(); });
+  for (unsigned i = 1; i < config.workers; ++i)
+    threads.emplace_back([&] { workers.run(); });
   workers.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   ingest.stop();
   spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
                ingest.counters().lines_rejected.load());

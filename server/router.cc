@@ -17,7 +17,8 @@ using protocol::append_json_string;
 http_reply health(const route_context& ctx) {
   std::uint64_t points = 0;
   const std::size_t n = ctx.store.series_count();
-  for (std::size_t i = 0; i < n; ++i) points += ctx.store.series_at(i).rows().size();
+  for (std::size_t i = 0; i < n; ++i)
+    points += ctx.store.series_at(i).rows().size();
   const auto& c = ctx.ingest.counters();
   http_reply r;
   r.body = "{\"status\":\"ok\",\"series\":";
@@ -95,13 +96,16 @@ http_reply metrics_page(const route_context& ctx) {
   };
   counter("tickring_lines_accepted_total", "Line-protocol lines stored (TCP feed and /write).",
           c.lines_accepted.load(std::memory_order_relaxed));
-  r.body += "# HELP tickring_lines_rejected_total Line-protocol lines rejected, by reason.\n"
-            "# TYPE tickring_lines_rejected_total counter\n";
+  r.body +=
+      "# HELP tickring_lines_rejected_total Line-protocol lines rejected, by reason.\n"
+      "# TYPE tickring_lines_rejected_total counter\n";
   for (std::size_t i = 0; i < c.by_reason.size(); ++i) {
     fmt::format_to(o, "tickring_lines_rejected_total{{reason=\"{}\"}} {}\n",
-                   to_string(static_cast<reject_reason>(i)), c.by_reason[i].load(std::memory_order_relaxed));
+                   to_string(static_cast<reject_reason>(i)),
+                   c.by_reason[i].load(std::memory_order_relaxed));
   }
-  counter("tickring_points_inserted_total", "Points inserted.", c.points_inserted.load(std::memory_order_relaxed));
+  counter("tickring_points_inserted_total", "Points inserted.",
+          c.points_inserted.load(std::memory_order_relaxed));
   counter("tickring_points_overwritten_total", "Points overwritten (same series and time).",
           c.points_overwritten.load(std::memory_order_relaxed));
   counter("tickring_points_removed_total", "Points removed (DELETE and retention).",
@@ -111,14 +115,18 @@ http_reply metrics_page(const route_context& ctx) {
           c.bytes_received.load(std::memory_order_relaxed));
   counter("tickring_feed_error_lines_sent_total", "Error lines written back to feed clients.",
           c.error_lines_sent.load(std::memory_order_relaxed));
-  counter("tickring_feed_error_lines_suppressed_total", "Error lines not sent (rate limit or slow reader).",
+  counter("tickring_feed_error_lines_suppressed_total",
+          "Error lines not sent (rate limit or slow reader).",
           c.error_lines_suppressed.load(std::memory_order_relaxed));
   gauge("tickring_series", "Series stored.", n);
   gauge("tickring_points", "Points stored.", points);
   gauge("tickring_ring_bytes", "Bytes allocated to the series rings.", bytes);
-  gauge("tickring_resident_memory_bytes", "Resident memory of the process.", resident_memory_bytes());
-  gauge("tickring_feed_connections", "Open feed connections.", c.feed_connections_open.load(std::memory_order_relaxed));
-  gauge("tickring_retired_buffers", "Outgrown ring buffers waiting for readers to leave.", core::epoch_pending());
+  gauge("tickring_resident_memory_bytes", "Resident memory of the process.",
+        resident_memory_bytes());
+  gauge("tickring_feed_connections", "Open feed connections.",
+        c.feed_connections_open.load(std::memory_order_relaxed));
+  gauge("tickring_retired_buffers", "Outgrown ring buffers waiting for readers to leave.",
+        core::epoch_pending());
   ctx.metrics.append_prometheus(r.body);
   return r;
 }
@@ -150,9 +158,12 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     }
     return id;
   };
-  if (seg.size() == 1 && seg[0] == "health") return only_get(route_id::health, [&] { return health(ctx_); });
-  if (seg.size() == 1 && seg[0] == "metrics") return only_get(route_id::metrics, [&] { return metrics_page(ctx_); });
-  if (seg.size() == 1 && seg[0] == "ping") return only_get(route_id::ping, [] { return ping_reply(); });
+  if (seg.size() == 1 && seg[0] == "health")
+    return only_get(route_id::health, [&] { return health(ctx_); });
+  if (seg.size() == 1 && seg[0] == "metrics")
+    return only_get(route_id::metrics, [&] { return metrics_page(ctx_); });
+  if (seg.size() == 1 && seg[0] == "ping")
+    return only_get(route_id::ping, [] { return ping_reply(); });
   if (seg.size() == 1 && seg[0] == "write") {
     handle_write(ctx_, *target, req, respond);
     return route_id::write;
@@ -163,11 +174,11 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
       respond(error_reply(404, "use /v1/series/{measurement}/{symbol}"));
       return route_id::not_found;
     }
-    const route_id id = seg.size() == 4                              ? route_id::points
-                        : seg.size() == 5 && seg[4] == "latest"      ? route_id::latest
-                        : seg.size() == 5 && seg[4] == "candles"     ? route_id::candles
-                        : seg.size() == 6 && seg[4] == "at"          ? route_id::at
-                                                                     : route_id::not_found;
+    const route_id id = seg.size() == 4                          ? route_id::points
+                        : seg.size() == 5 && seg[4] == "latest"  ? route_id::latest
+                        : seg.size() == 5 && seg[4] == "candles" ? route_id::candles
+                        : seg.size() == 6 && seg[4] == "at"      ? route_id::at
+                                                                 : route_id::not_found;
     const core::series* s = ctx_.store.find(seg[2], seg[3]);
     if (s == nullptr) {
       respond(error_reply(404, "no series " + seg[2] + "/" + seg[3]));
@@ -176,7 +187,8 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     handle_series_route(ctx_, *s, *target, req.method, respond);
     return id;
   }
-  respond(error_reply(404, "no such route: " + std::string(req.target.substr(0, req.target.find('?')))));
+  respond(error_reply(404,
+                      "no such route: " + std::string(req.target.substr(0, req.target.find('?')))));
   return route_id::not_found;
 }
 

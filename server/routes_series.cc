@@ -23,8 +23,13 @@ void scan(const core::series& s, time_ns to, F& f) {
       to, [](void* ctx, const stored_point& p) { return (*static_cast<F*>(ctx))(p); }, &f);
 }
 
-struct bad_param {
+// The first bad parameter of a request; handlers stop at it and answer 400 with its text.
+struct param_error {
   std::string message;
+  explicit operator bool() const { return !message.empty(); }
+  void set(std::string m) {
+    if (message.empty()) message = std::move(m);
+  }
 };
 
 struct query {
@@ -37,41 +42,47 @@ struct query {
   std::vector<field_column> columns;
 };
 
-time_ns time_param(const protocol::parsed_target& t, std::string_view name, time_ns dflt) {
+time_ns time_param(const protocol::parsed_target& t, std::string_view name, time_ns dflt,
+                   param_error& err) {
   const auto v = t.param(name);
   if (!v) return dflt;
   const auto parsed = protocol::parse_time(*v);
   if (!parsed) {
-    throw bad_param{"invalid '" + std::string(name) + "': '" + std::string(*v) +
-                    "' is neither integer nanoseconds nor an RFC 3339 time"};
+    err.set("invalid '" + std::string(name) + "': '" + std::string(*v) +
+            "' is neither integer nanoseconds nor an RFC 3339 time");
+    return dflt;
   }
   return *parsed;
 }
 
-query parse_query(const core::series& s, const protocol::parsed_target& t) {
+query parse_query(const core::series& s, const protocol::parsed_target& t, param_error& err) {
   query q;
-  q.from = time_param(t, "from", q.from);
-  q.to = time_param(t, "to", q.to);
+  q.from = time_param(t, "from", q.from, err);
+  q.to = time_param(t, "to", q.to, err);
   if (auto v = t.param("limit")) {
     std::size_t n = 0;
     const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > kMaxLimit) {
-      throw bad_param{"invalid 'limit': must be an integer from 1 to " + std::to_string(kMaxLimit)};
+      err.set("invalid 'limit': must be an integer from 1 to " + std::to_string(kMaxLimit));
+    } else {
+      q.limit = n;
     }
-    q.limit = n;
   }
   if (auto v = t.param("order")) {
-    if (*v != "asc" && *v != "desc") throw bad_param{"invalid 'order': use asc or desc"};
+    if (*v != "asc" && *v != "desc") err.set("invalid 'order': use asc or desc");
     q.desc = *v == "desc";
   }
   if (auto v = t.param("format")) {
-    if (*v != "json" && *v != "csv") throw bad_param{"invalid 'format': use json or csv"};
+    if (*v != "json" && *v != "csv") err.set("invalid 'format': use json or csv");
     q.csv = *v == "csv";
   }
   if (auto v = t.param("epoch")) {
     const auto f = protocol::parse_time_format(*v);
-    if (!f) throw bad_param{"invalid 'epoch': use ns, u, ms, s or rfc3339"};
-    q.epoch = *f;
+    if (!f) {
+      err.set("invalid 'epoch': use ns, u, ms, s or rfc3339");
+    } else {
+      q.epoch = *f;
+    }
   }
   const auto& fields = s.fields();
   if (auto v = t.param("fields")) {
@@ -80,14 +91,18 @@ query parse_query(const core::series& s, const protocol::parsed_target& t) {
       const auto comma = rest.find(',');
       const std::string_view name = rest.substr(0, comma);
       const int idx = s.field_index(name);
-      if (idx < 0) throw bad_param{"invalid 'fields': '" + std::string(name) + "' is not a field of this series"};
-      const auto& f = fields[static_cast<std::size_t>(idx)];
-      q.columns.push_back({f.name, f.kind, static_cast<std::size_t>(idx)});
+      if (idx < 0) {
+        err.set("invalid 'fields': '" + std::string(name) + "' is not a field of this series");
+      } else {
+        const auto& f = fields[static_cast<std::size_t>(idx)];
+        q.columns.push_back({f.name, f.kind, static_cast<std::size_t>(idx)});
+      }
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
   } else {
-    for (std::size_t i = 0; i < fields.size(); ++i) q.columns.push_back({fields[i].name, fields[i].kind, i});
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      q.columns.push_back({fields[i].name, fields[i].kind, i});
   }
   return q;
 }
@@ -120,7 +135,8 @@ http_reply points(const core::series& s, const query& q) {
   std::vector<const stored_point*> order;
   order.reserve(got.size());
   if (q.desc) {
-    for (const auto& p : got) order.push_back(&p);
+    for (const auto& p : got)
+      order.push_back(&p);
   } else {
     // got holds the window newest..oldest starting at `next` going backwards in insertion.
     for (std::size_t i = 0; i < got.size(); ++i) {
@@ -132,7 +148,8 @@ http_reply points(const core::series& s, const query& q) {
   if (q.csv) {
     r.content_type = "text/csv";
     protocol::append_csv_header(r.body, q.columns);
-    for (const auto* p : order) protocol::append_point_csv(r.body, *p, q.columns, q.epoch);
+    for (const auto* p : order)
+      protocol::append_point_csv(r.body, *p, q.columns, q.epoch);
     return r;
   }
   append_series_head(r.body, s);
@@ -162,7 +179,7 @@ http_reply one_point(const core::series& s, const query& q, const stored_point& 
   return r;
 }
 
-time_ns parse_interval(std::string_view v) {
+time_ns parse_interval(std::string_view v, param_error& err) {
   std::int64_t n = 0;
   const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   const std::string_view unit(p, static_cast<std::size_t>(v.data() + v.size() - p));
@@ -173,19 +190,25 @@ time_ns parse_interval(std::string_view v) {
   if (unit == "d") mult = 86'400'000'000'000LL;
   if (ec != std::errc() || n <= 0 || mult == 0 || n > core::kMaxCandleInterval / mult ||
       n * mult < core::kMinCandleInterval) {
-    throw bad_param{"invalid 'interval': use <n>s, <n>m, <n>h or <n>d from 1s to 1d"};
+    err.set("invalid 'interval': use <n>s, <n>m, <n>h or <n>d from 1s to 1d");
+    return 0;
   }
   return n * mult;
 }
 
 http_reply candles(const core::series& s, const protocol::parsed_target& t, const query& q) {
-  const time_ns interval = parse_interval(t.param("interval").value_or("1m"));
+  param_error err;
+  const time_ns interval = parse_interval(t.param("interval").value_or("1m"), err);
+  if (err) return error_reply(400, err.message);
   // Price: ?field=, else `price`, else the mid of bid/ask, else the first field.
   int price = -1, bid = s.field_index("bid"), ask = s.field_index("ask");
   std::string field_name;
   if (auto f = t.param("field")) {
     price = s.field_index(*f);
-    if (price < 0) throw bad_param{"invalid 'field': '" + std::string(*f) + "' is not a field of this series"};
+    if (price < 0) {
+      return error_reply(
+          400, "invalid 'field': '" + std::string(*f) + "' is not a field of this series");
+    }
     field_name = *f;
   } else if ((price = s.field_index("price")) >= 0) {
     field_name = "price";
@@ -199,7 +222,8 @@ http_reply candles(const core::series& s, const protocol::parsed_target& t, cons
   if (volume < 0) volume = s.field_index("volume");
   const auto& f = s.fields();
   auto value = [&](const stored_point& p, int idx) {
-    return protocol::field_as_double(f[static_cast<std::size_t>(idx)].kind, p.words[static_cast<std::size_t>(idx)]);
+    return protocol::field_as_double(f[static_cast<std::size_t>(idx)].kind,
+                                     p.words[static_cast<std::size_t>(idx)]);
   };
   core::backward_candle_builder b(interval, q.limit);
   auto visit = [&](const stored_point& p) {
@@ -251,8 +275,10 @@ void handle_series_route(const route_context& ctx, const core::series& s,
     r.headers.emplace_back("Allow", allow);
     respond(std::move(r));
   };
-  try {
-    const query q = parse_query(s, target);
+  param_error err;
+  const query q = parse_query(s, target, err);
+  if (err) return respond(error_reply(400, err.message));
+  {
     if (seg.size() == 4) {
       if (!get) return not_allowed("GET, HEAD");
       return respond(points(s, q));
@@ -269,10 +295,13 @@ void handle_series_route(const route_context& ctx, const core::series& s,
     }
     if (seg.size() == 6 && seg[4] == "at") {
       const auto t = protocol::parse_time(seg[5]);
-      if (!t) return respond(error_reply(400, "invalid time '" + seg[5] + "': use integer nanoseconds or RFC 3339"));
+      if (!t)
+        return respond(
+            error_reply(400, "invalid time '" + seg[5] + "': use integer nanoseconds or RFC 3339"));
       if (get) {
         stored_point p;
-        if (!s.rows().find(*t, p)) return respond(error_reply(404, "no point at " + std::to_string(*t)));
+        if (!s.rows().find(*t, p))
+          return respond(error_reply(404, "no point at " + std::to_string(*t)));
         return respond(one_point(s, q, p));
       }
       if (method != http_method::del) return not_allowed("GET, HEAD, DELETE");
@@ -280,14 +309,13 @@ void handle_series_route(const route_context& ctx, const core::series& s,
       ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
         if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
         http_reply r;
-        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) + ",\"seq\":" + std::to_string(*seq) + "}";
+        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
+                 ",\"seq\":" + std::to_string(*seq) + "}";
         respond(std::move(r));
       });
       return;
     }
     respond(error_reply(404, "no such route under /v1/series/{measurement}/{symbol}"));
-  } catch (const bad_param& e) {
-    respond(error_reply(400, e.message));
   }
 }
 

@@ -39,7 +39,9 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
   protocol::precision unit = protocol::precision::ns;
   if (auto p = target.param("precision")) {
     const auto parsed = protocol::parse_precision(*p);
-    if (!parsed) return respond(influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
+    if (!parsed)
+      return respond(
+          influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
     unit = *parsed;
   }
   ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
@@ -50,7 +52,8 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
       return respond(std::move(r));
     }
     std::string msg = "partial write: " + out.first_errors;
-    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    while (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
     for (auto& c : msg) {
       if (c == '\n') c = ';';
     }

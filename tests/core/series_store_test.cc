@@ -19,7 +19,9 @@ apply_result put_quote(series_store& st, std::string_view sym, time_ns t, double
   return st.apply({"quotes", sym, fields, t});
 }
 
-double bid_of(const stored_point& p) { return std::bit_cast<double>(p.words[0]); }
+double bid_of(const stored_point& p) {
+  return std::bit_cast<double>(p.words[0]);
+}
 
 TEST(SeriesStore, FirstPointFixesFields) {
   series_store st;
@@ -74,8 +76,10 @@ TEST(SeriesStore, TooManyFieldsIsRejected) {
   series_store st;
   std::vector<std::string> names;
   std::vector<field_input> fields;
-  for (std::size_t i = 0; i <= kMaxFieldsPerSeries; ++i) names.push_back("f" + std::to_string(i));
-  for (const auto& n : names) fields.push_back(f64(n, 1));
+  for (std::size_t i = 0; i <= kMaxFieldsPerSeries; ++i)
+    names.push_back("f" + std::to_string(i));
+  for (const auto& n : names)
+    fields.push_back(f64(n, 1));
   EXPECT_EQ(st.apply({"wide", "X", fields, 1}).error, apply_error::too_many_fields);
 }
 
@@ -90,7 +94,8 @@ TEST(SeriesStore, MemoryPerPointFollowsFieldCount) {
 
 TEST(SeriesStore, RetentionByCountEvictsOldest) {
   series_store st({.max_points_per_series = 3});
-  for (int t = 1; t <= 5; ++t) put_quote(st, "X", t, t);
+  for (int t = 1; t <= 5; ++t)
+    put_quote(st, "X", t, t);
   const auto& rows = st.find("quotes", "X")->rows();
   EXPECT_EQ(rows.size(), 3U);
   stored_point p;
@@ -101,7 +106,8 @@ TEST(SeriesStore, RetentionByCountEvictsOldest) {
 
 TEST(SeriesStore, RetentionByAgeIsRelativeToNewestPoint) {
   series_store st({.max_age = 10});
-  for (int t : {100, 105, 111, 120}) put_quote(st, "X", t, t);
+  for (int t : {100, 105, 111, 120})
+    put_quote(st, "X", t, t);
   const auto& rows = st.find("quotes", "X")->rows();
   stored_point p;
   ASSERT_TRUE(rows.lowest(p));

@@ -15,12 +15,15 @@ struct quote {
 };
 using ring = time_sorted_array<quote>;
 
-quote q(double x) { return {x, x + 1, x + 2, x + 3}; }
+quote q(double x) {
+  return {x, x + 1, x + 2, x + 3};
+}
 
 std::vector<time_ns> backward(const ring& r, time_ns to = kMaxTime) {
   std::vector<time_ns> out;
   ring::entry e;
-  for (auto it = r.iterate_backwards(to); it.next(e);) out.push_back(e.time);
+  for (auto it = r.iterate_backwards(to); it.next(e);)
+    out.push_back(e.time);
   return out;
 }
 
@@ -50,10 +53,12 @@ TEST(TimeSortedArray, OneElement) {
 
 TEST(TimeSortedArray, AppendsGrowFromTinyCapacity) {
   ring r(2);
-  for (int i = 0; i < 1000; ++i) r.put(i, q(i));
+  for (int i = 0; i < 1000; ++i)
+    r.put(i, q(i));
   EXPECT_EQ(r.size(), 1000U);
   EXPECT_EQ(r.capacity(), 1024U);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(r.get(i)->bid, i);
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(r.get(i)->bid, i);
   const auto all = backward(r);
   ASSERT_EQ(all.size(), 1000U);
   EXPECT_EQ(all.front(), 999);
@@ -63,9 +68,9 @@ TEST(TimeSortedArray, AppendsGrowFromTinyCapacity) {
 TEST(TimeSortedArray, PrependsAndWrapAround) {
   ring r(4);
   r.put(100, q(0));
-  r.put(99, q(0));   // prepend wraps below slot 0
+  r.put(99, q(0));  // prepend wraps below slot 0
   r.put(101, q(0));
-  r.put(98, q(0));   // full, wrapped
+  r.put(98, q(0));  // full, wrapped
   EXPECT_EQ(r.capacity(), 4U);
   EXPECT_EQ(backward(r), (std::vector<time_ns>{101, 100, 99, 98}));
   r.put(97, q(0));  // growth while wrapped
@@ -101,12 +106,16 @@ TEST(TimeSortedArray, OverwriteKeepsSizeAndAdvancesSequence) {
 
 TEST(TimeSortedArray, MiddleInsertKeepsOrder) {
   ring r(2);
-  for (int i = 0; i < 100; i += 2) r.put(i, q(i));
-  for (int i = 99; i > 0; i -= 2) r.put(i, q(i));  // every odd time lands in the middle
+  for (int i = 0; i < 100; i += 2)
+    r.put(i, q(i));
+  for (int i = 99; i > 0; i -= 2)
+    r.put(i, q(i));  // every odd time lands in the middle
   EXPECT_EQ(r.size(), 100U);
   const auto all = backward(r);
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(all[static_cast<std::size_t>(i)], 99 - i);
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(r.get(i)->bid, i);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(all[static_cast<std::size_t>(i)], 99 - i);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(r.get(i)->bid, i);
 }
 
 TEST(TimeSortedArray, MovedPointKeepsItsSequence) {
@@ -119,10 +128,11 @@ TEST(TimeSortedArray, MovedPointKeepsItsSequence) {
 
 TEST(TimeSortedArray, RemoveLowestHighestMiddleAndAbsent) {
   ring r;
-  for (int i = 1; i <= 5; ++i) r.put(i * 10, q(i));
-  EXPECT_TRUE(r.remove(10).has_value());  // lowest
-  EXPECT_TRUE(r.remove(50).has_value());  // highest
-  EXPECT_TRUE(r.remove(30).has_value());  // middle
+  for (int i = 1; i <= 5; ++i)
+    r.put(i * 10, q(i));
+  EXPECT_TRUE(r.remove(10).has_value());   // lowest
+  EXPECT_TRUE(r.remove(50).has_value());   // highest
+  EXPECT_TRUE(r.remove(30).has_value());   // middle
   EXPECT_FALSE(r.remove(30).has_value());  // already gone
   EXPECT_FALSE(r.remove(35).has_value());  // never there
   EXPECT_EQ(r.size(), 2U);
@@ -134,7 +144,8 @@ TEST(TimeSortedArray, RemoveLowestHighestMiddleAndAbsent) {
 
 TEST(TimeSortedArray, RemovedCellsAreReused) {
   ring r(8);
-  for (int i = 0; i < 8; ++i) r.put(i * 10, q(i));
+  for (int i = 0; i < 8; ++i)
+    r.put(i * 10, q(i));
   r.remove(30);
   r.put(35, q(0));  // lands in the dead cell just below 40
   r.remove(70);
@@ -159,8 +170,10 @@ TEST(TimeSortedArray, RemoveThenPutSameTimeRevives) {
 
 TEST(TimeSortedArray, RemoveEverythingThenReuse) {
   ring r(4);
-  for (int i = 0; i < 4; ++i) r.put(i, q(i));
-  for (int i = 0; i < 4; ++i) r.remove(i);
+  for (int i = 0; i < 4; ++i)
+    r.put(i, q(i));
+  for (int i = 0; i < 4; ++i)
+    r.remove(i);
   EXPECT_EQ(r.size(), 0U);
   EXPECT_TRUE(backward(r).empty());
   r.put(-7, q(0));
@@ -169,7 +182,8 @@ TEST(TimeSortedArray, RemoveEverythingThenReuse) {
 
 TEST(TimeSortedArray, IterateFromTimeIsInclusive) {
   ring r;
-  for (int i = 0; i < 10; ++i) r.put(i * 10, q(i));
+  for (int i = 0; i < 10; ++i)
+    r.put(i * 10, q(i));
   EXPECT_EQ(backward(r, 30), (std::vector<time_ns>{30, 20, 10, 0}));
   EXPECT_EQ(backward(r, 35), (std::vector<time_ns>{30, 20, 10, 0}));
   EXPECT_EQ(backward(r, -1), std::vector<time_ns>{});
@@ -178,14 +192,17 @@ TEST(TimeSortedArray, IterateFromTimeIsInclusive) {
 
 TEST(TimeSortedArray, IteratorStartedBeforeManyWritesFinishesConsistently) {
   ring r(2);
-  for (int i = 0; i < 100; ++i) r.put(i * 2, q(i));
+  for (int i = 0; i < 100; ++i)
+    r.put(i * 2, q(i));
   ring::entry e;
   auto it = r.iterate_backwards();
   ASSERT_TRUE(it.next(e));
   EXPECT_EQ(e.time, 198);
   // The writer grows the ring several times while the iterator pins the old buffer.
-  for (int i = 0; i < 1000; ++i) r.put(1000 + i, q(i));
-  for (int i = 0; i < 100; ++i) r.put(i * 2 + 1, q(i));
+  for (int i = 0; i < 1000; ++i)
+    r.put(1000 + i, q(i));
+  for (int i = 0; i < 100; ++i)
+    r.put(i * 2 + 1, q(i));
   time_ns last = e.time;
   int seen = 1;
   while (it.next(e)) {
@@ -199,7 +216,8 @@ TEST(TimeSortedArray, IteratorStartedBeforeManyWritesFinishesConsistently) {
 TEST(TimeSortedArray, OutgrownBuffersAreReclaimed) {
   {
     ring r(2);
-    for (int i = 0; i < 4096; ++i) r.put(i, q(i));
+    for (int i = 0; i < 4096; ++i)
+      r.put(i, q(i));
   }
   epoch_try_reclaim();
   EXPECT_EQ(epoch_pending(), 0U);
@@ -211,7 +229,8 @@ TEST(TimeSortedArray, PinnedBufferIsKeptUntilIteratorEnds) {
   r.put(2, q(2));
   {
     auto it = r.iterate_backwards();
-    for (int i = 3; i < 100; ++i) r.put(i, q(i));
+    for (int i = 3; i < 100; ++i)
+      r.put(i, q(i));
     EXPECT_GT(epoch_pending(), 0U);
     ring::entry e;
     ASSERT_TRUE(it.next(e));
@@ -259,7 +278,8 @@ TEST(TimeSortedArray, MatchesStdMapUnderRandomOperations) {
     ASSERT_EQ(r.size(), model.size());
   }
   std::vector<time_ns> expect;
-  for (auto it = model.rbegin(); it != model.rend(); ++it) expect.push_back(it->first);
+  for (auto it = model.rbegin(); it != model.rend(); ++it)
+    expect.push_back(it->first);
   EXPECT_EQ(backward(r), expect);
 }
 

@@ -33,8 +33,12 @@ std::uint64_t mix(time_ns t, std::uint64_t a, std::uint64_t b, std::uint64_t c) 
   h ^= c * 0x94D049BB133111EBULL;
   return h;
 }
-point make(time_ns t, std::uint64_t n) { return {n, ~n, n * 3, mix(t, n, ~n, n * 3)}; }
-bool whole(time_ns t, const point& p) { return p.check == mix(t, p.a, p.b, p.c) && p.b == ~p.a; }
+point make(time_ns t, std::uint64_t n) {
+  return {n, ~n, n * 3, mix(t, n, ~n, n * 3)};
+}
+bool whole(time_ns t, const point& p) {
+  return p.check == mix(t, p.a, p.b, p.c) && p.b == ~p.a;
+}
 
 double stress_seconds() {
   const char* s = std::getenv("TICKRING_STRESS_SECONDS");
@@ -61,7 +65,9 @@ void writer(shared_state& st, std::uint64_t seed) {
   time_ns next_high = kStableHi;
   time_ns next_low = kStableLo;
   std::uint64_t n = 0;
-  auto volatile_time = [&](time_ns base) { return base - base % 8 + 1 + static_cast<time_ns>(rng() % 6); };
+  auto volatile_time = [&](time_ns base) {
+    return base - base % 8 + 1 + static_cast<time_ns>(rng() % 6);
+  };
   while (!st.stop.load(std::memory_order_relaxed)) {
     const unsigned op = rng() % 100;
     ++n;
@@ -76,7 +82,8 @@ void writer(shared_state& st, std::uint64_t seed) {
       st.r.put(t, make(t, n));
       live.push_back(t);
     } else if (op < 60 && live.size() < kMaxVolatile) {  // middle insert (maybe an overwrite)
-      const time_ns t = volatile_time(kStableLo + static_cast<time_ns>(rng() % (kStableHi - kStableLo)));
+      const time_ns t =
+          volatile_time(kStableLo + static_cast<time_ns>(rng() % (kStableHi - kStableLo)));
       st.r.put(t, make(t, n));
       live.push_back(t);
     } else if (op < 75) {  // overwrite a stable time
@@ -106,15 +113,18 @@ void reader(shared_state& st, std::uint64_t seed, std::atomic<int>& failures) {
     if (op < 60) {
       const time_ns t = kStableLo + 8 * static_cast<time_ns>(rng() % kStableCount);
       const auto e = st.r.find(t);
-      if (!e) fail("stable time not found", t);
-      else if (!whole(t, e->value)) fail("torn value", t);
+      if (!e)
+        fail("stable time not found", t);
+      else if (!whole(t, e->value))
+        fail("torn value", t);
       const time_ns never = t + 7;
       if (st.r.get(never)) fail("never-inserted time found", never);
       const time_ns v = t + 1 + static_cast<time_ns>(rng() % 6);
       if (auto g = st.r.get(v); g && !whole(v, *g)) fail("torn volatile value", v);
     } else if (op < 70) {
       const std::size_t s = st.r.size();
-      if (s < kStableCount || s > kStableCount + kMaxVolatile) fail("size out of bounds", static_cast<time_ns>(s));
+      if (s < kStableCount || s > kStableCount + kMaxVolatile)
+        fail("size out of bounds", static_cast<time_ns>(s));
     } else {
       // Backward walk from a random point in or above the band; every stable time at or
       // below `to` must appear, in strictly decreasing order.
@@ -144,7 +154,8 @@ void reader(shared_state& st, std::uint64_t seed, std::atomic<int>& failures) {
 
 void run(int readers) {
   shared_state st;
-  for (time_ns t = kStableLo; t < kStableHi; t += 8) st.r.put(t, make(t, 0));
+  for (time_ns t = kStableLo; t < kStableHi; t += 8)
+    st.r.put(t, make(t, 0));
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < readers; ++i) {
@@ -154,7 +165,8 @@ void run(int readers) {
   std::this_thread::sleep_for(std::chrono::duration<double>(stress_seconds()));
   st.stop = true;
   w.join();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(st.reads.load(), 0U);
   EXPECT_GT(st.writes.load(), 0U);
@@ -163,8 +175,12 @@ void run(int readers) {
               static_cast<unsigned long long>(st.reads.load()), st.r.capacity());
 }
 
-TEST(TimeSortedArrayStress, OneWriterOneReader) { run(1); }
-TEST(TimeSortedArrayStress, OneWriterThreeReaders) { run(3); }
+TEST(TimeSortedArrayStress, OneWriterOneReader) {
+  run(1);
+}
+TEST(TimeSortedArrayStress, OneWriterThreeReaders) {
+  run(3);
+}
 
 }  // namespace
 }  // namespace tickring::core
