@@ -27,12 +27,14 @@ inline constexpr std::size_t kCacheLine = 64;
 
 template <std::size_t Words>
 struct ring_buffer {
+  // Immutable after create, on a line of their own: readers load them on every probe, and the
+  // writer's stores to the header must not evict them.
+  alignas(kCacheLine) std::int64_t mask = 0;
+  cell<Words>* cells = nullptr;
   alignas(kCacheLine) std::atomic<std::int64_t> head{0};
   std::atomic<std::int64_t> tail{0};
   std::atomic<seq_no> committed{0};
   std::atomic<std::uint64_t> live[2] = {};
-  std::int64_t mask = 0;  // immutable after create
-  cell<Words>* cells = nullptr;
 
   std::size_t capacity() const { return static_cast<std::size_t>(mask) + 1; }
   cell<Words>& at(std::int64_t pos) { return cells[pos & mask]; }
@@ -79,6 +81,13 @@ enum class probe { below, at, above };
 template <std::size_t Words>
 inline probe read_at(const ring_buffer<Words>& b, std::int64_t pos, cell_copy<Words>& out) {
   read_cell(b.at(pos), out);
+  if (out.pos == pos) return probe::at;
+  return out.pos > pos ? probe::below : probe::above;
+}
+
+template <std::size_t Words>
+inline probe probe_key(const ring_buffer<Words>& b, std::int64_t pos, cell_key& out) {
+  read_key(b.at(pos), out);
   if (out.pos == pos) return probe::at;
   return out.pos > pos ? probe::below : probe::above;
 }

@@ -89,14 +89,6 @@ struct cell {
   std::atomic<std::uint64_t> words[Words] = {};
 };
 
-template <std::size_t Words>
-struct cell_copy {
-  std::uint64_t version;
-  std::int64_t pos;
-  time_ns time;
-  std::uint64_t words[Words];
-};
-
 #ifdef TICKRING_TSAN
 inline constexpr std::memory_order kPayloadLoad = std::memory_order_acquire;
 inline constexpr std::memory_order kPayloadStore = std::memory_order_release;
@@ -110,6 +102,42 @@ inline void cpu_relax() {
   __builtin_ia32_pause();
 #endif
 }
+
+// What a search probe needs of a cell: no payload.
+struct cell_key {
+  std::uint64_t version;
+  std::int64_t pos;
+  time_ns time;
+};
+
+// Seqlocked copy of a cell's version, position and time only.
+template <std::size_t Words>
+inline void read_key(const cell<Words>& c, cell_key& out) {
+  for (;;) {
+    const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
+    if (v1 & kWritingBit) {
+      cpu_relax();
+      continue;
+    }
+    out.pos = c.pos.load(kPayloadLoad);
+    out.time = c.time.load(kPayloadLoad);
+#ifndef TICKRING_TSAN
+    std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+    if (c.version.load(std::memory_order_relaxed) == v1) {
+      out.version = v1;
+      return;
+    }
+  }
+}
+
+template <std::size_t Words>
+struct cell_copy {
+  std::uint64_t version;
+  std::int64_t pos;
+  time_ns time;
+  std::uint64_t words[Words];
+};
 
 template <std::size_t Words>
 inline void read_cell(const cell<Words>& c, cell_copy<Words>& out) {

@@ -17,14 +17,17 @@ class rows_impl final : public series_rows {
 
   std::size_t size() const override { return ring_.size(); }
   seq_no committed_seq() const override { return ring_.committed_seq(); }
-  bool find(time_ns t, stored_point& out) const override { return copy(ring_.find(t), out); }
+  bool find(time_ns t, stored_point& out) const override {
+    return ring_.find_raw(t, out.time, out.seq, out.words.data());
+  }
   bool lowest(stored_point& out) const override { return copy(ring_.lowest(), out); }
-  bool highest(stored_point& out) const override { return copy(ring_.highest(), out); }
+  bool highest(stored_point& out) const override {
+    auto it = ring_.iterate_backwards();
+    return it.next_raw(out.time, out.seq, out.words.data());
+  }
   void scan_backward(time_ns to, point_visitor visit, void* context) const override {
-    typename ring::entry e;
     stored_point p;
-    for (auto it = ring_.iterate_backwards(to); it.next(e);) {
-      fill(e, p);
+    for (auto it = ring_.iterate_backwards(to); it.next_raw(p.time, p.seq, p.words.data());) {
       if (!visit(context, p)) return;
     }
   }
@@ -46,7 +49,8 @@ class rows_impl final : public series_rows {
   static void fill(const typename ring::entry& e, stored_point& out) {
     out.time = e.time;
     out.seq = e.seq;
-    std::memcpy(out.words.data(), e.value.data(), sizeof(row));
+    for (std::size_t i = 0; i < N; ++i)
+      out.words[i] = e.value[i];
   }
   static bool copy(const std::optional<typename ring::entry>& e, stored_point& out) {
     if (!e) return false;

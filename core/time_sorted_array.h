@@ -59,8 +59,8 @@ inline constexpr std::size_t kDefaultRingCapacity = 16;
 inline constexpr time_ns kMaxTime = std::numeric_limits<time_ns>::max();
 
 template <class V>
-  requires std::is_trivially_copyable_v<V>
 class time_sorted_array {
+  static_assert(std::is_trivially_copyable_v<V>, "cells are copied word by word");
   static constexpr std::size_t kWords = (sizeof(V) + 7) / 8;
   using buffer = ring_detail::ring_buffer<kWords>;
   using copy_t = ring_detail::cell_copy<kWords>;
@@ -103,10 +103,20 @@ class time_sorted_array {
     return load()->committed.load(std::memory_order_acquire);
   }
   [[nodiscard]] std::optional<V> get(time_ns t) const {
-    if (auto e = find(t)) return e->value;
+    entry e;
+    if (find(t, e)) return e.value;
     return std::nullopt;
   }
-  [[nodiscard]] std::optional<entry> find(time_ns t) const;
+  [[nodiscard]] std::optional<entry> find(time_ns t) const {
+    entry e;
+    if (find(t, e)) return e;
+    return std::nullopt;
+  }
+  // Fills `out` and returns true if a point is at exactly `t`.
+  bool find(time_ns t, entry& out) const { return find_raw(t, out.time, out.seq, &out.value); }
+  // The same, writing the value's bytes to `value` (sizeof(V) bytes): lets a caller fill its
+  // own layout without another copy.
+  bool find_raw(time_ns t, time_ns& time, seq_no& seq, void* value) const;
   [[nodiscard]] std::optional<entry> lowest() const;
   [[nodiscard]] std::optional<entry> highest() const;
   // Newest first, starting at the newest time <= `to`.
@@ -139,6 +149,39 @@ class time_sorted_array {
     std::memcpy(&e.value, c.words, sizeof(V));
     return e;
   }
+  // Copies a cell's payload word by word (8-byte stores that later 8-byte loads can forward;
+  // one wide memcpy from a stack copy stalls on store forwarding).
+  static void load_value(const ring_detail::cell<kWords>& c, void* value) {
+    auto* out = static_cast<unsigned char*>(value);
+    for (std::size_t i = 0; i < kWords; ++i) {
+      const std::uint64_t w = c.words[i].load(ring_detail::kPayloadLoad);
+      std::memcpy(out + i * 8, &w, std::min<std::size_t>(8, sizeof(V) - i * 8));
+    }
+  }
+  // Seqlocked copy of a cell's key and payload; probe::at when the slot holds `pos`.
+  static ring_detail::probe read_full(const buffer& b, std::int64_t pos, ring_detail::cell_key& k,
+                                      void* value) {
+    const auto& c = b.at(pos);
+    for (;;) {
+      const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
+      if (v1 & ring_detail::kWritingBit) {
+        ring_detail::cpu_relax();
+        continue;
+      }
+      k.pos = c.pos.load(ring_detail::kPayloadLoad);
+      k.time = c.time.load(ring_detail::kPayloadLoad);
+      load_value(c, value);
+#ifndef TICKRING_TSAN
+      std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+      if (c.version.load(std::memory_order_relaxed) == v1) {
+        k.version = v1;
+        break;
+      }
+    }
+    if (k.pos == pos) return ring_detail::probe::at;
+    return k.pos > pos ? ring_detail::probe::below : ring_detail::probe::above;
+  }
   static void to_words(const V& v, std::uint64_t (&w)[kWords]) {
     std::memset(w, 0, sizeof(w));
     std::memcpy(w, &v, sizeof(V));
@@ -150,7 +193,7 @@ class time_sorted_array {
   buffer* make_room(buffer* b);
 
   std::atomic<buffer*> buf_;
-  seq_no next_seq_ = 1;   // writer only
+  seq_no next_seq_ = 1;     // writer only
   std::uint64_t live_ = 0;  // writer only: live points
 };
 

@@ -47,7 +47,6 @@ void move_cell(ring_buffer<W>& b, std::int64_t to, std::int64_t from) {
 }  // namespace ring_detail
 
 template <class V>
-  requires std::is_trivially_copyable_v<V>
 auto time_sorted_array<V>::make_room(buffer* b) -> buffer* {
   const std::size_t cap = b->capacity();
   // Grow when more than half the cells are live; otherwise reallocating at the same size
@@ -73,7 +72,6 @@ auto time_sorted_array<V>::make_room(buffer* b) -> buffer* {
 }
 
 template <class V>
-  requires std::is_trivially_copyable_v<V>
 auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
   using ring_detail::make_version;
   buffer* b = own();
@@ -136,10 +134,23 @@ auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
     write_new(k - 1);  // a removed cell just below: the new time is larger than its old one
     return inserted();
   }
+#ifdef TICKRING_RING_FAULT_SHIFT_TOWARD_TAIL
+  // Deliberate fault, defined only by tests/linearizability's broken-ring test: make room by
+  // moving the cells at and above k one step toward the tail, highest first. Sequentially
+  // correct, but a backward reader now moves against the points and can overtake one.
+  if (static_cast<std::size_t>(tail - head) < b->capacity()) {
+    for (std::int64_t p = tail; p > k; --p)
+      ring_detail::move_cell(*b, p, p - 1);
+    b->tail.store(tail + 1, std::memory_order_release);
+    write_new(k);
+    return inserted();
+  }
+#endif
   // Middle insert: shift the cells below k one step toward the head, lowest first, into the
   // nearest dead cell if there is one, else into a new cell below the head.
   std::int64_t d = k - 2;
-  while (d >= head && !ring_detail::is_dead(*b, d)) --d;
+  while (d >= head && !ring_detail::is_dead(*b, d))
+    --d;
   if (d < head) {
     if (static_cast<std::size_t>(tail - head) == b->capacity()) {
       b = make_room(b);
@@ -152,13 +163,13 @@ auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
     b->head.store(d, std::memory_order_release);
     ++d;
   }
-  for (std::int64_t p = d; p < k - 1; ++p) ring_detail::move_cell(*b, p, p + 1);
+  for (std::int64_t p = d; p < k - 1; ++p)
+    ring_detail::move_cell(*b, p, p + 1);
   write_new(k - 1);
   return inserted();
 }
 
 template <class V>
-  requires std::is_trivially_copyable_v<V>
 std::optional<seq_no> time_sorted_array<V>::remove(time_ns t) {
   buffer* b = own();
   const std::int64_t head = b->head.load(std::memory_order_relaxed);
@@ -179,14 +190,14 @@ std::optional<seq_no> time_sorted_array<V>::remove(time_ns t) {
   commit(b, s, -1);
   if (p == head) {
     std::int64_t h = head + 1;
-    while (h < tail && ring_detail::is_dead(*b, h)) ++h;
+    while (h < tail && ring_detail::is_dead(*b, h))
+      ++h;
     b->head.store(h, std::memory_order_release);
   }
   return s;
 }
 
 template <class V>
-  requires std::is_trivially_copyable_v<V>
 auto time_sorted_array<V>::remove_lowest() -> std::optional<entry> {
   buffer* b = own();
   const std::int64_t head = b->head.load(std::memory_order_relaxed);
