@@ -45,11 +45,27 @@ void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
       spdlog::debug("feed connection closed: {}", ec.message());
     }
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    finish();
     return;
   }
   do_read();
+}
+
+void feed_session::finish() {
+  // The client closed its sending side: answer what is still owed (including how many error
+  // lines the rate limit swallowed), then close.
+  if (suppressed_ != 0) {
+    pending_ += fmt::format("error: {} error lines suppressed (rate limit)\n", suppressed_);
+    suppressed_ = 0;
+  }
+  if (writing_ || !pending_.empty()) {
+    closing_ = true;
+    flush();
+    return;
+  }
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
 }
 
 void feed_session::process(bool at_eof) {
@@ -130,7 +146,12 @@ void feed_session::flush() {
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->writing_ = false;
                       self->in_flight_.clear();
-                      if (!ec) self->flush();
+                      if (!ec && !self->pending_.empty()) return self->flush();
+                      if (self->closing_ || ec) {
+                        boost::system::error_code ignored;
+                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                        self->socket_.close(ignored);
+                      }
                     });
 }
 

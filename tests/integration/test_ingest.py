@@ -46,6 +46,16 @@ class FeedTest(unittest.TestCase):
             self.assertEqual((a["count"], a["first"], a["last"]), (2, 100, 500))
             self.assertEqual(srv.get_json("/health")[1]["lines_rejected"], 3)
 
+    def test_errors_owed_at_end_of_stream_are_delivered_before_close(self):
+        with Server() as srv:
+            with srv.feed() as s:
+                s.sendall(b"quotes,sym=E bid=1,ask=2 10\n" + b"quotes,sym=E bid=x 20\n" * 300)
+                s.shutdown(socket.SHUT_WR)
+                lines = read_lines(s, 10**6, timeout=5)
+            self.assertEqual(lines[0], "error line=2: " + lines[0].split(": ", 1)[1])
+            self.assertEqual(sum(1 for l in lines if l.startswith("error line=")), 100)
+            self.assertEqual(lines[-1], "error: 200 error lines suppressed (rate limit)")
+
     def test_line_split_across_reads(self):
         with Server() as srv:
             with srv.feed() as s:
