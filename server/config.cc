@@ -62,7 +62,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   opts.add_options()
     ("help,h", "show this help and exit")
     ("version", "show the version and exit")
-    ("http", po::value(&http)->default_value(http), "HTTP and WebSocket address (host:port)")
+    ("http", po::value(&http)->default_value(http), "HTTP address (host:port)")
     ("ingest", po::value(&ingest)->default_value(ingest), "line-protocol TCP feed address (host:port)")
     ("workers", po::value(&c.workers)->default_value(0), "HTTP worker threads (0: one per core)")
     ("window", po::value(&window)->default_value(window), "sliding-window store: entry lifetime")
@@ -75,7 +75,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("max-body", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes), "maximum HTTP request body, bytes (413 above)")
     ("max-header", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "maximum HTTP request header, bytes")
     ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
-       "maximum concurrent HTTP/WebSocket connections (503 above)")
+       "maximum concurrent HTTP connections (503 above)")
     ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
        "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
@@ -93,7 +93,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (vm.count("help") != 0) {
     std::cout
         << opts << "\nExamples:\n"
-        << "  tickring-server --demo                 # chart page at http://127.0.0.1:8080/\n"
+        << "  tickring-server --demo                 # synthetic quotes; try curl localhost:8080/v1/series\n"
         << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
     return std::nullopt;
   }

@@ -72,7 +72,7 @@ int run(const server::server_config& config) {
   std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
               http.port(), config.ingest.host.c_str(), ingest.port());
   std::fflush(stdout);
-  spdlog::info("HTTP on http://{}:{}/ (chart page), line protocol on tcp://{}:{}, {} workers{}",
+  spdlog::info("HTTP on http://{}:{}/, line protocol on tcp://{}:{}, {} workers{}",
                config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
                config.demo ? ", demo feed on" : "");
 
