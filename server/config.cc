@@ -66,6 +66,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("ingest", po::value(&ingest)->default_value(ingest), "line-protocol TCP feed address (host:port)")
     ("workers", po::value(&c.workers)->default_value(0), "HTTP worker threads (0: one per core)")
     ("window", po::value(&window)->default_value(window), "sliding-window store: entry lifetime")
+    ("window-max-keys", po::value(&c.window_max_keys)->default_value(c.window_max_keys),
+       "sliding-window store: maximum live keys (503 above)")
     ("retention", po::value(&retention)->default_value(retention),
        "drop points older than this before a series' newest point (0: keep by count only)")
     ("max-points-per-series", po::value(&c.store.max_points_per_series)->default_value(c.store.max_points_per_series),
@@ -111,6 +113,9 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (c.header_timeout.count() < 1)
     throw std::invalid_argument("--header-timeout must be at least 1s");
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
+  if (c.window_max_keys == 0 || c.window_max_keys > core::kMaxKeysLimit) {
+    throw std::invalid_argument("--window-max-keys must be from 1 to " + std::to_string(core::kMaxKeysLimit));
+  }
   if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
   if (c.store.max_points_per_series == 0) {
     throw std::invalid_argument("--max-points-per-series must be at least 1");

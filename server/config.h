@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/series_store.h"
+#include "core/window_store.h"
 
 namespace tickring::server {
 
@@ -36,6 +37,7 @@ struct server_config {
   endpoint_spec ingest{"127.0.0.1", 9009};
   unsigned workers = 0;  // 0: one per core
   std::chrono::nanoseconds window = std::chrono::seconds(10);
+  std::size_t window_max_keys = core::kDefaultMaxKeys;
   core::series_store_limits store;
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;

@@ -63,7 +63,8 @@ int run(const server::server_config& config) {
   core::series_store store(config.store);
   server::ingest_service ingest(store, config);
   server::http_metrics metrics;
-  server::router routes({store, ingest, config, metrics});
+  core::window_store window(config.window.count(), config.window_max_keys);
+  server::router routes({store, ingest, config, metrics, window});
   asio::io_context workers(static_cast<int>(config.workers));
   server::http_server http(workers, config, routes);
 

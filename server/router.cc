@@ -6,6 +6,7 @@
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
 #include "server/routes_series.h"
+#include "server/routes_window.h"
 #include "server/routes_write.h"
 
 namespace tickring::server {
@@ -167,6 +168,10 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
   if (seg.size() == 1 && seg[0] == "write") {
     handle_write(ctx_, *target, req, respond);
     return route_id::write;
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "window") {
+    handle_window_route(ctx_.window, *target, req, respond);
+    return route_id::window;
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "series") {
     if (seg.size() == 2) return only_get(route_id::series_list, [&] { return series_list(ctx_); });

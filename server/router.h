@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/series_store.h"
+#include "core/window_store.h"
 #include "server/config.h"
 #include "server/http_metrics.h"
 #include "server/http_types.h"
@@ -22,6 +23,7 @@ struct route_context {
   ingest_service& ingest;
   const server_config& config;
   http_metrics& metrics;
+  core::window_store& window;
 };
 
 class router {

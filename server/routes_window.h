@@ -1,0 +1,23 @@
+// Handlers of /v1/window (DESIGN.md §4): the sliding-window key/value store.
+//
+//   PUT    /v1/window/{key}   body {"value": 12.5} or a bare number -> {"key":..,"value":..}
+//   GET    /v1/window/{key}   -> {"key":..,"value":..} or 404
+//   DELETE /v1/window/{key}   -> {"key":..,"value":<removed>} or 404
+//   GET    /v1/window         -> {"average":..,"count":..,"window_seconds":..}
+// Every call uses the server's wall clock unless `time` (integer ns or RFC 3339) is given, so
+// that a script can replay a timeline. Threads: any worker; the store has its own
+// reader/writer lock (core/window_store.h), independent of the rings and the ingest thread.
+// Errors: 400 for a bad body, key or value (NaN, infinite, too large), 404 for an absent or
+// expired key, 405 for another method, 503 when the store holds its maximum of keys.
+#pragma once
+
+#include "core/window_store.h"
+#include "protocol/query_string.h"
+#include "server/http_types.h"
+
+namespace tickring::server {
+
+void handle_window_route(core::window_store& store, const protocol::parsed_target& target,
+                         const http_request_view& req, const responder& respond);
+
+}  // namespace tickring::server
