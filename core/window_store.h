@@ -30,7 +30,8 @@
 // from prefix sums of all appended values (each record keeps the sum before it) minus a Fenwick
 // tree over the values of dead records.
 //
-// Cost (n = live keys; the queue holds at most max(kMinQueue, 2n) records, rebuilt when full)
+// Cost (n = live keys). The queue is rebuilt (compacted) when full, to max(kMinQueue, 2n)
+// records, so its memory follows n down only at the next rebuild.
 // - get: O(1) expected (one hash lookup).
 // - stats/average/count: O(1) when nothing expired since the last write, else O(log n).
 // - put of a new key: O(1) amortised (expiry pops and queue rebuilds are paid for by appends).
@@ -40,9 +41,9 @@
 //   sides pay log n (≤ 25 steps at kMaxKeysLimit).
 //
 // Floating point: every sum is a compensated (hi, lo) pair updated with the exact TwoSum error
-// (~106 bits), so removing a huge value leaves the small ones beside it intact and a difference of
-// two prefix sums does not cancel catastrophically. A rebuild recomputes the sums from the live
-// values, so rounding error never accumulates beyond one rebuild period.
+// (close to twice a double's precision), so removing a huge value leaves the small ones beside it
+// intact and a difference of two prefix sums does not cancel catastrophically. A rebuild recomputes
+// the sums from the live values, so rounding error never accumulates beyond one rebuild period.
 //
 // Failure: bad input or a missing key comes back as a window_error and changes nothing. The
 // constructors throw std::invalid_argument; std::bad_alloc from put leaves the contents unchanged.
@@ -65,7 +66,7 @@ using time_ns = std::int64_t;  // the same alias as core/ring_cell.h
 inline constexpr std::size_t kMaxKeyBytes = 256;
 // Keeps every sum finite: at most 2 * kMaxKeysLimit values are ever summed, 2^25 * 1e300 < 1.8e308.
 inline constexpr double kMaxAbsValue = 1e300;
-// Bounds memory (~150 bytes per key plus the key) against a client inventing keys forever.
+// Bounds memory (~200 bytes per key, plus keys over 15 bytes) against a client inventing keys.
 inline constexpr std::size_t kDefaultMaxKeys = 1'000'000;
 inline constexpr std::size_t kMaxKeysLimit = std::size_t{1} << 24;  // see kMaxAbsValue
 
@@ -100,11 +101,16 @@ struct window_stats {
   std::size_t count;
 };
 
-// Reader/writer lock with writer preference; meets the standard SharedMutex requirements (minus
-// try_*). glibc's pthread_rwlock, behind std::shared_mutex, prefers readers by default: a steady
-// stream of overlapping readers can keep a writer out forever. Here a writer sets the writer bit
-// first (new readers then wait) and waits for the readers inside to drain. Readers get in whenever
-// no writer holds or awaits the lock; writers among themselves are not FIFO.
+// Reader/writer lock that prefers writers. glibc's pthread_rwlock, behind std::shared_mutex,
+// prefers readers by default: overlapping readers can keep a writer out forever. Here a writer
+// sets kWriter with one fetch_or (a compare-exchange can keep failing while readers come and go);
+// from then on new readers wait, and the writer waits only for the readers already inside. A reader
+// waits while a writer holds or awaits the lock, so back-to-back writers delay readers (they get
+// in between the writes of a writer that does anything else, as the store's writers do). Writers
+// among themselves are not FIFO. Waits spin briefly, then sleep in atomic::wait. A phase-fair
+// ticket lock, which starves neither side, lost in bench/window_store_bench.cc: its strict
+// hand-over costs a context switch per call once threads share a core (10x fewer puts).
+// Meets the standard SharedMutex requirements minus try_*.
 class writer_priority_mutex {
  public:
   void lock() noexcept;
@@ -117,6 +123,7 @@ class writer_priority_mutex {
   std::atomic<std::uint32_t> state_{0};
 };
 
+// The store without its lock; see Threads above.
 class window_table {
  public:
   // Throws std::invalid_argument unless window > 0 and 0 < max_keys <= kMaxKeysLimit.
@@ -205,9 +212,9 @@ class window_store {
   time_ns window() const noexcept { return table_.window(); }
 
  private:
-  // On its own cache line: every reader writes it, and the table's fields are read-mostly.
+  // Separate cache lines: every reader writes the lock word, the table is read-mostly.
   alignas(64) mutable writer_priority_mutex mutex_;
-  window_table table_;
+  alignas(64) window_table table_;
 };
 
 }  // namespace tickring::core

@@ -17,13 +17,12 @@ def at(path, t):
 
 
 class WindowTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = Server("--window", "10s").__enter__()
+    # A server per test: the store's clock only moves forward, so tests must not share it.
+    def setUp(self):
+        self.srv = Server("--window", "10s").__enter__()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.__exit__(None, None, None)
+    def tearDown(self):
+        self.srv.__exit__(None, None, None)
 
     def call(self, method, path, body=None):
         status, _, data = self.srv.request(method, path, body.encode() if body is not None else None)
