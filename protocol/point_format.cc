@@ -86,17 +86,28 @@ void append_field_json(std::string& out, core::field_kind kind, std::uint64_t wo
   }
 }
 
+std::vector<std::string> json_keys(std::span<const field_column> columns) {
+  std::vector<std::string> keys;
+  keys.reserve(columns.size());
+  for (const auto& c : columns) {
+    std::string k = ",";
+    append_json_string(k, c.name);
+    k.push_back(':');
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 void append_point_json(std::string& out, const core::stored_point& p,
-                       std::span<const field_column> columns, time_format f) {
+                       std::span<const field_column> columns, std::span<const std::string> keys,
+                       time_format f) {
   out += "{\"time\":";
   append_time(out, p.time, f, true);
   out += ",\"seq\":";
   append_json_number(out, static_cast<std::uint64_t>(p.seq));
-  for (const auto& c : columns) {
-    out.push_back(',');
-    append_json_string(out, c.name);
-    out.push_back(':');
-    append_field_json(out, c.kind, p.words[c.index]);
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    out += keys[i];
+    append_field_json(out, columns[i].kind, p.words[columns[i].index]);
   }
   out.push_back('}');
 }

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/series.h"
 
@@ -28,10 +29,15 @@ struct field_column {
   std::size_t index;
 };
 
+// The ',"<name>":' prefix of every column, escaped once per answer instead of once per point.
+std::vector<std::string> json_keys(std::span<const field_column> columns);
+
 void append_time(std::string& out, core::time_ns t, time_format f, bool quoted);
 void append_field_json(std::string& out, core::field_kind kind, std::uint64_t word);
+// REQUIRES: keys == json_keys(columns).
 void append_point_json(std::string& out, const core::stored_point& p,
-                       std::span<const field_column> columns, time_format f);
+                       std::span<const field_column> columns, std::span<const std::string> keys,
+                       time_format f);
 void append_csv_header(std::string& out, std::span<const field_column> columns);
 void append_point_csv(std::string& out, const core::stored_point& p,
                       std::span<const field_column> columns, time_format f);
