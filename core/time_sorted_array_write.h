@@ -82,6 +82,11 @@ auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
   std::int64_t tail = b->tail.load(std::memory_order_relaxed);
 
   auto write_new = [&](std::int64_t pos) {
+#ifdef TICKRING_RING_FAULT_COMMIT_BEFORE_WRITE
+    // Deliberate fault, defined only by tests/linearizability's broken-ring test: commit the
+    // insert (size() counts it) before its cell is written and published.
+    b->commit(s, live_ + 1);
+#endif
     ring_detail::write_cell(b->at(pos), make_version(s, kind::insert), pos, t, w);
   };
   auto inserted = [&] {
