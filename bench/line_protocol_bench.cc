@@ -3,7 +3,9 @@
 //   build/<dir>/bench/line_protocol_bench --benchmark_min_time=2
 //
 // one_quote_line parses the same typical quote line again and again (hot caches: the parser's own
-// cost). quote_buffer parses a 1 MiB-ish buffer of 1,000 symbols with rising timestamps through
+// cost); one_line/<kind> does the same for other shapes: five-decimal prices with a 19-digit
+// timestamp, and a line with escapes, which takes the general path instead of the fast path.
+// quote_buffer parses a 1 MiB-ish buffer of 1,000 symbols with rising timestamps through
 // for_each_line, as the TCP ingest path does (newline search included, cold-ish data).
 #include <benchmark/benchmark.h>
 
@@ -47,6 +49,25 @@ void one_quote_line(benchmark::State& state) {
   set_counters(state, static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(one_quote_line);
+
+void one_line(benchmark::State& state, std::string_view line) {
+  line_parser parser;
+  parsed_line out;
+  parse_error err;
+  for (auto _ : state) {
+    const parse_status status = parser.parse(line, 1, out, err);
+    benchmark::DoNotOptimize(status);
+    benchmark::DoNotOptimize(out);
+  }
+  if (parser.parse(line, 1, out, err) != parse_status::ok) state.SkipWithError("line rejected");
+  set_counters(state, static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK_CAPTURE(one_line, five_decimals,
+                  std::string_view("quotes,sym=SYM0042 bid=1.08421,ask=1.08432,bid_size=1000000i,"
+                                   "ask_size=750000i 1700000000000000123"));
+BENCHMARK_CAPTURE(one_line, escaped,
+                  std::string_view("quotes,sym=EUR\\ USD bid\\ px=1.0842,ask=1.0843,"
+                                   "bid_size=1000000i,ask_size=750000i 1700000000000000000"));
 
 std::string make_buffer() {
   std::string buffer;

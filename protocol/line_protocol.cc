@@ -1,6 +1,10 @@
 #include "protocol/line_protocol.h"
 
+#include <cassert>
+#include <cstring>
+
 #include "protocol/line_protocol_error.h"
+#include "protocol/line_protocol_fast_path.h"
 #include "protocol/line_protocol_scanner.h"
 
 namespace tickring::protocol {
@@ -131,12 +135,54 @@ bool parse_fields(line_scanner& s, std::span<field> storage, precision unit, par
 
 }  // namespace
 
+namespace detail {
+
+bool general_path_agrees(std::string_view line, precision unit, const parsed_line& fast) {
+  std::string scratch;
+  parse_error err;
+  std::array<field, kMaxFieldsPerLine> storage{};
+  parsed_line general;
+  line_scanner s(line, 1, scratch, err);
+  s.skip_spaces();
+  if (!parse_series_key(s, general) || !parse_fields(s, storage, unit, general)) return false;
+  if (general.measurement.data() != fast.measurement.data() ||
+      general.measurement.size() != fast.measurement.size() ||
+      general.symbol.data() != fast.symbol.data() || general.symbol.size() != fast.symbol.size() ||
+      general.timestamp != fast.timestamp || general.fields.size() != fast.fields.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < fast.fields.size(); ++i) {
+    const field& a = general.fields[i];
+    const field& b = fast.fields[i];
+    // The value's unused bytes may differ (a bool sets one byte): compare the members in use.
+    const bool same_value = a.value.type == b.value.type &&
+                            (a.value.type == field_type::boolean
+                                 ? a.value.b == b.value.b
+                                 : std::memcmp(&a.value.u, &b.value.u, sizeof a.value.u) == 0);
+    if (a.name.data() != b.name.data() || a.name.size() != b.name.size() || !same_value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace detail
+
 parse_status line_parser::parse(std::string_view line, std::size_t line_number, parsed_line& out,
                                 parse_error& err) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::size_t start = 0;
+  while (start < line.size() && line[start] == ' ')
+    ++start;
+  if (start == line.size() || line[start] == '#') return parse_status::skip;
+  if (line.size() <= kMaxLineBytes &&
+      detail::parse_plain_line(line, start, fields_, precision_, out)) [[likely]] {
+    assert(detail::general_path_agrees(line, precision_, out));
+    return parse_status::ok;
+  }
+  // The general path: escapes, strings, errors and their messages.
   line_scanner s(line, line_number, scratch_, err);
   s.skip_spaces();
-  if (s.at_end() || s.peek() == '#') return parse_status::skip;
   if (line.size() > kMaxLineBytes) {
     s.fail(0, code::line_too_long, "line of ", decimal(line.size()),
            " bytes is longer than the limit of ", decimal(kMaxLineBytes));

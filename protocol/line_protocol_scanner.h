@@ -1,6 +1,11 @@
 // Byte-level scanning of one line: names with their escapes, field values, the timestamp.
 // Internal to protocol/line_protocol*.cc; line_parser::parse() drives it section by section.
 //
+// This is the general path, the reference for every rule and every error message. parse() tries
+// line_protocol_fast_path.h first, which takes plain lines (no escapes, strings, control or
+// non-ASCII bytes, errors) and must agree with this path on each of them; everything else,
+// including every line with an error, is parsed here.
+//
 // A line_scanner lives for one parse() call, on the stack. It never allocates except to grow the
 // parser's scratch buffer (warm-up) and to build an error reason (error path).
 #pragma once
@@ -88,6 +93,7 @@ class line_scanner {
   bool scan_timestamp(precision unit, std::optional<std::int64_t>& out);
 
  private:
+  std::string_view unescape_escaped(const name_token& token, const name_kind& kind);
   bool scan_string(std::string_view name);
   bool parse_scalar(std::string_view token, std::string_view name, field_value& out);
 
@@ -144,22 +150,9 @@ inline bool line_scanner::scan_name(const name_kind& kind, name_token& out) {
   return true;
 }
 
+// Only the check is inline: plain names (almost all) cost no call.
 inline std::string_view line_scanner::unescape(const name_token& token, const name_kind& kind) {
-  if (!token.escaped) return token.raw;
-  // Growing is safe: only this line's names point into scratch_, and they are all written after
-  // this first growth because every later call finds it already as long as the line.
-  if (scratch_.size() < line_.size()) scratch_.resize(line_.size());
-  char* const begin = scratch_.data() + scratch_used_;
-  char* out = begin;
-  const std::string_view raw = token.raw;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\\' && i + 1 < raw.size() && (byte_class(raw[i + 1]) & kind.ends) != 0) ++i;
-    *out++ = raw[i];
-  }
-  const auto length = static_cast<std::size_t>(out - begin);
-  scratch_used_ += length;
-  assert(scratch_used_ <= line_.size());  // unescaped names never outgrow the line
-  return {begin, length};
+  return token.escaped ? unescape_escaped(token, kind) : token.raw;
 }
 
 inline bool line_scanner::scan_field_value(std::string_view name, field_value& out,

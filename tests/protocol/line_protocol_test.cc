@@ -2,17 +2,24 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <memory>
 #include <new>
 #include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "protocol/line_protocol_bytes.h"
+#include "protocol/line_protocol_fast_path.h"
 #include "protocol/line_protocol_values.h"
 
 // Counts heap allocations so a test can pin "no allocation per line once warm".
@@ -639,6 +646,220 @@ TEST(LineProtocol, NoHeapAllocationOnceWarm) {
     ASSERT_EQ(parser.parse(bad, 2, out, err), parse_status::error);
   }
   EXPECT_EQ(g_allocations, before);
+}
+
+// The fast path (line_protocol_fast_path.h) against the general path and its byte tests
+// (line_protocol_bytes.h) against byte-by-byte references.
+
+// A copy of `text` in a heap block of exactly its size, so that AddressSanitizer reports any read
+// past the end of the line (a std::string would have a terminator and spare capacity there).
+struct exact_copy {
+  explicit exact_copy(std::string_view text) : bytes(text.begin(), text.end()) {}
+  std::string_view view() const { return {bytes.data(), bytes.size()}; }
+  std::vector<char> bytes;  // built from a range: capacity == size
+  std::size_t size() const { return bytes.size(); }
+};
+
+using namespace std::string_view_literals;
+
+// Bytes that the classifiers treat specially, and some that they must not.
+constexpr std::string_view kInterestingBytes =
+    ", =\\\"\x01\x1f\x7f\x80\xc3\xff\x00.-0123456789iu tTfFeEab#"sv;
+
+std::string random_bytes(std::mt19937_64& rng, std::size_t size) {
+  std::string text(size, ' ');
+  for (char& c : text)
+    c = kInterestingBytes[rng() % kInterestingBytes.size()];
+  return text;
+}
+
+TEST(LineProtocolFastPath, ByteClassesMatchAByteByByteReference) {
+  const auto structural = [](unsigned char c) {
+    return c == ',' || c == ' ' || c == '=' || c == '\\' || c < 0x20 || c >= 0x7F;
+  };
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    const exact_copy copy(random_bytes(rng, rng() % 150));
+    const char* const line = copy.view().data();
+    const char* const end = line + copy.size();
+    for (const char* p = line; p <= end; ++p) {
+      std::uint64_t structure = 0;  // 64 bytes from p
+      std::uint32_t non_digit = 0;  // 16 bytes from p
+      for (std::size_t i = 0; i < 64; ++i) {
+        const bool inside = p + i < end;
+        const auto c = inside ? static_cast<unsigned char>(p[i]) : 0;
+        if (inside && structural(c)) structure |= std::uint64_t{1} << i;
+        if (i < 16 && (!inside || c < '0' || c > '9')) non_digit |= 1u << i;
+      }
+      const std::size_t offset = static_cast<std::size_t>(p - line);
+      EXPECT_EQ(detail::non_digits(line, p, end), non_digit) << offset;
+      EXPECT_EQ(detail::non_digits_swar(line, p, end), non_digit) << offset;
+      if (p == end) continue;
+      const auto block = static_cast<std::uint32_t>(structure & 0xFFFF);
+      EXPECT_EQ(detail::structure_of_block(line, p, end), block) << offset;
+      EXPECT_EQ(detail::structure_of_block_swar(line, p, end), block) << offset;
+      EXPECT_EQ(detail::structure_of_chunk(line, p, end), structure) << offset;
+    }
+  }
+}
+
+TEST(LineProtocolFastPath, DigitsValueAtEveryLengthAndPosition) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    const std::size_t n = rng() % 20;
+    std::string digits;
+    for (std::size_t i = 0; i < n; ++i)
+      digits += static_cast<char>('0' + rng() % 10);
+    const std::string before = random_bytes(rng, rng() % 12);
+    const std::string after = random_bytes(rng, rng() % 12);
+    const exact_copy copy(before + digits + after);
+    const char* const line = copy.view().data();
+    std::uint64_t expected = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), expected);
+    EXPECT_EQ(detail::digits_value(line, line + copy.size(), line + before.size(), n), expected)
+        << digits;
+  }
+}
+
+// A line from a small grammar with frequent mistakes and unusual forms.
+std::string generated_line(std::mt19937_64& rng) {
+  // The first option nine times in ten (most lines should be plain), else any.
+  const auto pick = [&](std::initializer_list<std::string_view> options) {
+    return std::string(options.begin()[rng() % 10 != 0 ? 0 : rng() % options.size()]);
+  };
+  const auto number = [&] {
+    std::string text = rng() % 8 == 0 ? "-" : "";
+    const int int_digits = static_cast<int>(rng() % 18);
+    const int fraction_digits = static_cast<int>(rng() % 18);
+    for (int i = 0; i < int_digits; ++i)
+      text += static_cast<char>('0' + rng() % 10);
+    if (rng() % 3 != 0) {
+      text += '.';
+      for (int i = 0; i < fraction_digits; ++i)
+        text += static_cast<char>('0' + rng() % 10);
+    }
+    if (rng() % 10 == 0) text += "e" + std::to_string(static_cast<int>(rng() % 41) - 20);
+    return text;
+  };
+  std::string line =
+      pick({"", " ", "  "}) + pick({"quotes", "q", "my\\ m", "a=b", "m\xc3\xa9", ""});
+  const std::size_t tags = rng() % 10 != 0 ? 1 : rng() % 4;
+  for (std::size_t i = 0; i < tags; ++i) {
+    line += "," +
+            (i == 0 ? pick({"sym", "symbol", "venue", "s\\,y", ""})
+                    : pick({"venue", "sym", "symbol", "", "v\\ x"})) +
+            pick({"=", ""}) + pick({"SYM0042", "EUR\\ USD", "a", "", "x=y", "\x01"});
+  }
+  line += pick({" ", "  ", "", "\t"});
+  const std::size_t fields = rng() % 10 != 0 ? 4 : rng() % 6;
+  for (std::size_t i = 0; i < fields; ++i) {
+    constexpr std::array<std::string_view, 4> kNames = {"bid", "ask", "bid_size", "ask_size"};
+    line += rng() % 10 != 0 ? std::string(kNames[i % 4])
+                            : pick({"b", "a\\=b", "", "bid", "x y", "ask"});
+    line += pick({"=", ""});
+    switch (rng() % 8) {
+      case 0:
+        line += number() + pick({"i", "u"});
+        break;
+      case 1:
+        line += pick({"t", "true", "FALSE", "tRUE", "\"s\"", "\"a b\"", "", "x", "1.5.6", "1 2"});
+        break;
+      default:
+        line += number();
+    }
+    if (i + 1 < fields) line += pick({",", ", ", " "});
+  }
+  if (rng() % 4 != 0) {
+    line += pick({" ", "  "}) + pick({"", "-", "--"});
+    for (std::size_t i = rng() % 21; i > 0; --i)
+      line += static_cast<char>('0' + rng() % 10);
+    line += pick({"", " ", "  ", "x", " 5"});
+  }
+  return line + pick({"", "\r"});
+}
+
+TEST(LineProtocolFastPath, AgreesWithTheGeneralPath) {
+  std::mt19937_64 rng(3);
+  std::array<field, kMaxFieldsPerLine> storage{};
+  std::size_t accepted = 0;
+  std::size_t declined = 0;
+  for (int round = 0; round < 100'000; ++round) {
+    const exact_copy copy(generated_line(rng));
+    std::string_view line = copy.view();
+    // parse()'s preconditions for the fast path.
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::size_t start = std::min(line.find_first_not_of(' '), line.size());
+    if (start == line.size() || line[start] == '#') continue;
+    const auto unit = static_cast<precision>(rng() % 4);
+    parsed_line fast;
+    if (detail::parse_plain_line(line, start, storage, unit, fast)) {
+      ++accepted;
+      ASSERT_TRUE(detail::general_path_agrees(line, unit, fast)) << line;
+    } else {
+      ++declined;
+    }
+  }
+  // Both sides of the fast path's every test should be exercised.
+  EXPECT_GT(accepted, 10'000u);
+  EXPECT_GT(declined, 10'000u);
+}
+
+TEST(LineProtocolFastPath, NumbersMatchFromChars) {
+  std::mt19937_64 rng(5);
+  std::size_t fast = 0;
+  for (int n = 0; n < 100'000; ++n) {
+    std::string x = rng() % 2 ? "-" : "";
+    for (std::size_t i = rng() % 17; i > 0; --i)
+      x += static_cast<char>('0' + rng() % 10);
+    if (rng() % 4 != 0) {
+      x += '.';
+      for (std::size_t i = rng() % 17; i > 0; --i)
+        x += static_cast<char>('0' + rng() % 10);
+    }
+    if (x.find_first_of("0123456789") == std::string::npos) x += '7';
+    std::string y = rng() % 2 ? "-" : "";
+    for (std::size_t i = 1 + rng() % 18; i > 0; --i)
+      y += static_cast<char>('0' + rng() % 10);
+    const std::string t = std::to_string(static_cast<std::int64_t>(rng() >> 1) - (1LL << 62));
+    const std::string text = "q,sym=S x=" + x + ",y=" + y + "i " + t;
+    const exact_copy copy(text);
+    std::array<field, kMaxFieldsPerLine> storage{};
+    parsed_line out;
+    fast += detail::parse_plain_line(copy.view(), 0, storage, precision::ns, out);
+    const parsed p(text);
+    ASSERT_TRUE(p.ok()) << text << ": " << p.error.reason;
+    double x_ref = 0;
+    std::int64_t y_ref = 0;
+    std::int64_t t_ref = 0;
+    std::from_chars(x.data(), x.data() + x.size(), x_ref);
+    std::from_chars(y.data(), y.data() + y.size(), y_ref);
+    std::from_chars(t.data(), t.data() + t.size(), t_ref);
+    ASSERT_EQ(std::bit_cast<std::uint64_t>(p.value("x").f), std::bit_cast<std::uint64_t>(x_ref))
+        << text;
+    ASSERT_EQ(p.value("y").i, y_ref) << text;
+    ASSERT_EQ(p.line.timestamp, t_ref) << text;
+  }
+  EXPECT_GT(fast, 50'000u);  // most of them took the fast path
+}
+
+TEST(LineProtocolFastPath, DeclinesWhatNeedsTheGeneralRules) {
+  std::array<field, kMaxFieldsPerLine> storage{};
+  for (const std::string_view text : {
+           "m,sym=a\\ b x=1",            // escape
+           "m,sym=\xc3\xa9 x=1",         // UTF-8 to validate
+           "m,sym=a x=1 5\x01",          // control byte after the timestamp
+           "m,sym=a x=1,s=\"q\"",        // string field
+           "m,sym=a x=1, y=2",           // empty field key
+           "m,sym=a,sym=b x=1",          // symbol twice
+           "m,sym=a bid=1,ask=2,bid=3",  // duplicate field
+           "m x=1",                      // no tags, no symbol
+           "m,sym=a x=1 99999999999999999999",
+           "m,sym=a x=1 9223372036854775808",
+       }) {
+    const exact_copy copy(text);
+    parsed_line out;
+    EXPECT_FALSE(detail::parse_plain_line(copy.view(), 0, storage, precision::ns, out)) << text;
+  }
 }
 
 }  // namespace
