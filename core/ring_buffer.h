@@ -79,13 +79,6 @@ struct ring_buffer {
 enum class probe { below, at, above };
 
 template <std::size_t Words>
-inline probe read_at(const ring_buffer<Words>& b, std::int64_t pos, cell_copy<Words>& out) {
-  read_cell(b.at(pos), out);
-  if (out.pos == pos) return probe::at;
-  return out.pos > pos ? probe::below : probe::above;
-}
-
-template <std::size_t Words>
 inline probe probe_key(const ring_buffer<Words>& b, std::int64_t pos, cell_key& out) {
   read_key(b.at(pos), out);
   if (out.pos == pos) return probe::at;

@@ -3,9 +3,9 @@
 //
 // Contract
 // - `write_cell` / `set_version` are called by the array's one writer only.
-// - `read_cell` may be called by any thread at any time; it returns a copy that existed at one
-//   instant (never torn). It retries only while the writer is inside one cell write (a few
-//   stores), never for the length of a whole array operation.
+// - `read_key` / `seqlock_read` may be called by any thread at any time; they return a copy
+//   that existed at one instant (never torn). They retry only while the writer is inside one
+//   cell write (a few stores), never for the length of a whole array operation.
 //
 // Why every word is atomic: a seqlock reader reads the payload speculatively while the writer
 // may store to it; with plain loads that is a data race (undefined behaviour), so the words are
@@ -110,25 +110,32 @@ struct cell_key {
   time_ns time;
 };
 
-// Seqlocked copy of a cell's version, position and time only.
-template <std::size_t Words>
-inline void read_key(const cell<Words>& c, cell_key& out) {
+// The seqlock reader: runs `load` (relaxed, or acquire under TSan, atomic loads of the
+// payload) until it saw one version of the cell, and returns that version. It retries only
+// while the writer is inside one cell write.
+template <std::size_t Words, class Load>
+inline std::uint64_t seqlock_read(const cell<Words>& c, Load&& load) {
   for (;;) {
     const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
     if (v1 & kWritingBit) {
       cpu_relax();
       continue;
     }
-    out.pos = c.pos.load(kPayloadLoad);
-    out.time = c.time.load(kPayloadLoad);
+    load();
 #ifndef TICKRING_TSAN
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
-    if (c.version.load(std::memory_order_relaxed) == v1) {
-      out.version = v1;
-      return;
-    }
+    if (c.version.load(std::memory_order_relaxed) == v1) return v1;
   }
+}
+
+// Seqlocked copy of a cell's version, position and time only.
+template <std::size_t Words>
+inline void read_key(const cell<Words>& c, cell_key& out) {
+  out.version = seqlock_read(c, [&] {
+    out.pos = c.pos.load(kPayloadLoad);
+    out.time = c.time.load(kPayloadLoad);
+  });
 }
 
 template <std::size_t Words>
@@ -138,28 +145,6 @@ struct cell_copy {
   time_ns time;
   std::uint64_t words[Words];
 };
-
-template <std::size_t Words>
-inline void read_cell(const cell<Words>& c, cell_copy<Words>& out) {
-  for (;;) {
-    const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
-    if (v1 & kWritingBit) {
-      cpu_relax();
-      continue;
-    }
-    out.pos = c.pos.load(kPayloadLoad);
-    out.time = c.time.load(kPayloadLoad);
-    for (std::size_t i = 0; i < Words; ++i)
-      out.words[i] = c.words[i].load(kPayloadLoad);
-#ifndef TICKRING_TSAN
-    std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-    if (c.version.load(std::memory_order_relaxed) == v1) {
-      out.version = v1;
-      return;
-    }
-  }
-}
 
 // Writer only. `version` must differ from the cell's current version unless only the version
 // changes (see set_version).

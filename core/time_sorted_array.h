@@ -162,23 +162,11 @@ class time_sorted_array {
   static ring_detail::probe read_full(const buffer& b, std::int64_t pos, ring_detail::cell_key& k,
                                       void* value) {
     const auto& c = b.at(pos);
-    for (;;) {
-      const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
-      if (v1 & ring_detail::kWritingBit) {
-        ring_detail::cpu_relax();
-        continue;
-      }
+    k.version = ring_detail::seqlock_read(c, [&] {
       k.pos = c.pos.load(ring_detail::kPayloadLoad);
       k.time = c.time.load(ring_detail::kPayloadLoad);
       load_value(c, value);
-#ifndef TICKRING_TSAN
-      std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-      if (c.version.load(std::memory_order_relaxed) == v1) {
-        k.version = v1;
-        break;
-      }
-    }
+    });
     if (k.pos == pos) return ring_detail::probe::at;
     return k.pos > pos ? ring_detail::probe::below : ring_detail::probe::above;
   }

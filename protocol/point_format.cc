@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <charconv>
+#include <cmath>
 
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
@@ -13,27 +14,6 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
   if (a % b < 0) --q;
   return q;
-}
-
-void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t word) {
-  switch (kind) {
-    case core::field_kind::float64: {
-      const double v = std::bit_cast<double>(word);
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-      out.append(buf, r.ptr);
-      return;
-    }
-    case core::field_kind::int64:
-      append_json_number(out, static_cast<std::int64_t>(word));
-      return;
-    case core::field_kind::uint64:
-      append_json_number(out, word);
-      return;
-    case core::field_kind::boolean:
-      out += word != 0 ? "true" : "false";
-      return;
-  }
 }
 
 }  // namespace
@@ -130,6 +110,22 @@ void append_csv_header(std::string& out, std::span<const field_column> columns) 
   }
   out.push_back('\n');
 }
+
+namespace {
+// As in JSON, except that a float that is not finite is written as nan/inf (CSV has no null).
+void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t word) {
+  if (kind == core::field_kind::float64) {
+    const double v = std::bit_cast<double>(word);
+    if (!std::isfinite(v)) {
+      char buf[8];
+      const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+      out.append(buf, r.ptr);
+      return;
+    }
+  }
+  append_field_json(out, kind, word);
+}
+}  // namespace
 
 void append_point_csv(std::string& out, const core::stored_point& p,
                       std::span<const field_column> columns, time_format f) {
