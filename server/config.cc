@@ -95,7 +95,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (vm.count("help") != 0) {
     std::cout
         << opts << "\nExamples:\n"
-        << "  tickring-server --demo                 # synthetic quotes; try curl localhost:8080/v1/series\n"
+        << "  tickring-server --demo                 # synthetic quotes; try curl "
+           "localhost:8080/v1/series\n"
         << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
     return std::nullopt;
   }
@@ -114,7 +115,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     throw std::invalid_argument("--header-timeout must be at least 1s");
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.window_max_keys == 0 || c.window_max_keys > core::kMaxKeysLimit) {
-    throw std::invalid_argument("--window-max-keys must be from 1 to " + std::to_string(core::kMaxKeysLimit));
+    throw std::invalid_argument("--window-max-keys must be from 1 to " +
+                                std::to_string(core::kMaxKeysLimit));
   }
   if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
   if (c.store.max_points_per_series == 0) {

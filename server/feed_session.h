@@ -52,8 +52,8 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   std::size_t used_ = 0;
   std::size_t line_number_ = 0;
   bool discarding_ = false;  // inside an over-long line: skip to the next newline
-  bool closed_ = false;   // no more reads
-  bool closing_ = false;  // close once the pending error replies are written
+  bool closed_ = false;      // no more reads
+  bool closing_ = false;     // close once the pending error replies are written
   std::string reason_;
   // Error replies.
   std::string pending_;

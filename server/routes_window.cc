@@ -63,7 +63,8 @@ void handle_window_route(core::window_store& store, const protocol::parsed_targe
   core::time_ns now = wall_clock_ns();
   if (auto t = target.param("time")) {
     const auto parsed = protocol::parse_time(*t);
-    if (!parsed) return respond(error_reply(400, "invalid 'time': use integer nanoseconds or RFC 3339"));
+    if (!parsed)
+      return respond(error_reply(400, "invalid 'time': use integer nanoseconds or RFC 3339"));
     now = *parsed;
   }
   const auto& seg = target.segments;  // v1 window [key]
