@@ -62,5 +62,11 @@ struct command_entry {
 // table regardless of static initialisation order).
 extern const command_entry kFeedCommand;
 extern const command_entry kBenchIngestCommand;
+extern const command_entry kBenchQueryCommand;
+extern const command_entry kLatestCommand;
+extern const command_entry kRangeCommand;
+extern const command_entry kCandlesCommand;
+extern const command_entry kSeriesCommand;
+extern const command_entry kWindowCommand;
 
 }  // namespace tickring::cli

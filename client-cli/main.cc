@@ -25,8 +25,8 @@ using namespace tickring::cli;
 
 // Every command, in the order `tickring --help` lists them.
 constexpr std::array kCommands = {
-    &kFeedCommand,
-    &kBenchIngestCommand,
+    &kFeedCommand,    &kSeriesCommand, &kLatestCommand,      &kRangeCommand,
+    &kCandlesCommand, &kWindowCommand, &kBenchIngestCommand, &kBenchQueryCommand,
 };
 
 // Column where command summaries start in the overview.

@@ -1,0 +1,177 @@
+// `tickring bench query`: the read-path load tool. Each of C keep-alive connections (one
+// thread each) asks for the newest `limit` points of a random series
+// (/v1/series/{m}/{s}?order=desc&limit=100) as fast as it can; every request's latency is
+// measured from before it is written to after its whole answer is read.
+//
+// Output: p50, p90, p99, p99.9 and max latency in µs, requests/s and errors; the last line is
+// '<rps> requests/s', or one JSON object with --json. Warm-up requests are not measured.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "client-cli/cli_args.h"
+#include "client-cli/command.h"
+#include "client-cli/http_client.h"
+#include "client-cli/server_api.h"
+
+namespace tickring::cli {
+namespace {
+
+// Enough to open the connection and warm the server's caches; not measured.
+constexpr unsigned kWarmupPerConnection = 200;
+// One blocking thread per connection; more than this only measures the scheduler.
+constexpr unsigned kMaxConnections = 256;
+
+std::string encode(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[i];
+}
+
+int run_bench_query(const global_options& given, const std::vector<std::string>& args) {
+  global_options g = given;
+  unsigned connections = 1;
+  unsigned long requests = 20000;
+  unsigned limit = 100;
+  std::vector<std::string> only;
+  bool json_out = false;
+  command_options o;
+  // clang-format off
+  o.visible.add_options()
+    ("connections", po::value(&connections)->default_value(connections), "keep-alive connections, one thread each")
+    ("requests", po::value(&requests)->default_value(requests), "measured requests in all")
+    ("limit", po::value(&limit)->default_value(limit), "points per answer (newest first)")
+    ("series", po::value(&only)->value_name("m/s"), "query only this series (repeatable); default: every series")
+    ("json", po::bool_switch(&json_out), "print the figures as one JSON object");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse_command_args(kBenchQueryCommand,
+                          "Targets: p50 <= 50 us and p99 <= 300 us on one connection; >= 50,000\n"
+                          "requests/s with 32 connections.\n\nExample:\n"
+                          "  tickring bench query --connections 32 --requests 200000\n",
+                          o, args, g, vm)) {
+    return kExitOk;
+  }
+  if (connections < 1 || connections > kMaxConnections)
+    throw usage_error("--connections must be 1..256");
+  if (requests < connections) throw usage_error("--requests must be at least --connections");
+
+  std::vector<std::string> targets;
+  if (only.empty()) {
+    http_client http(g.host, g.http_port);
+    http_response r;
+    if (auto ec = http.get("/v1/series", r)) {
+      std::fprintf(stderr, "tickring bench query: %s\n",
+                   describe_transport_error(http, "/v1/series", ec).c_str());
+      return kExitFailure;
+    }
+    for (const auto& s :
+         nlohmann::json::parse(r.body, nullptr, false).value("series", nlohmann::json::array())) {
+      only.push_back(s["measurement"].get<std::string>() + "/" + s["symbol"].get<std::string>());
+    }
+  }
+  for (const auto& s : only) {
+    const auto slash = s.find('/');
+    if (slash == std::string::npos)
+      throw usage_error("--series is measurement/symbol, got '" + s + "'");
+    targets.push_back("/v1/series/" + encode(s.substr(0, slash)) + "/" +
+                      encode(s.substr(slash + 1)) + "?order=desc&limit=" + std::to_string(limit));
+  }
+  if (targets.empty()) {
+    std::fprintf(stderr,
+                 "tickring bench query: the server has no series to query (feed some first)\n");
+    return kExitFailure;
+  }
+
+  std::vector<std::vector<double>> latencies(connections);
+  std::atomic<unsigned long> errors{0};
+  std::atomic<unsigned> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  const unsigned long per = requests / connections;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      http_client http(g.host, g.http_port);
+      std::mt19937_64 rng(c + 1);
+      std::uniform_int_distribution<std::size_t> pick(0, targets.size() - 1);
+      http_response r;
+      for (unsigned i = 0; i < kWarmupPerConnection; ++i)
+        (void)http.get(targets[pick(rng)], r);
+      auto& lat = latencies[c];
+      lat.reserve(per);
+      ready.fetch_add(1);
+      while (!go.load())
+        std::this_thread::yield();
+      for (unsigned long i = 0; i < per; ++i) {
+        const auto& t = targets[pick(rng)];
+        const auto start = std::chrono::steady_clock::now();
+        const auto ec = http.get(t, r);
+        const auto end = std::chrono::steady_clock::now();
+        if (ec || r.status != 200 || r.body.empty()) errors.fetch_add(1);
+        lat.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+      }
+    });
+  }
+  while (ready.load() < connections)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  go = true;
+  for (auto& t : threads)
+    t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : latencies)
+    all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  const double rps = static_cast<double>(all.size()) / seconds;
+  if (json_out) {
+    const nlohmann::json j = {{"connections", connections},
+                              {"requests", all.size()},
+                              {"seconds", seconds},
+                              {"requests_per_second", rps},
+                              {"p50_us", percentile(all, 0.5)},
+                              {"p90_us", percentile(all, 0.9)},
+                              {"p99_us", percentile(all, 0.99)},
+                              {"p999_us", percentile(all, 0.999)},
+                              {"max_us", all.empty() ? 0 : all.back()},
+                              {"errors", errors.load()}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%zu requests over %u connections in %.2f s, %lu errors\n", all.size(), connections,
+                seconds, errors.load());
+    std::printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+                percentile(all, 0.5), percentile(all, 0.9), percentile(all, 0.99),
+                percentile(all, 0.999), all.empty() ? 0 : all.back());
+    std::printf("%.0f requests/s\n", rps);
+  }
+  return errors.load() == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+constinit const command_entry kBenchQueryCommand{
+    "bench query", "[options]",
+    "Measure reads: newest 100 points of random series over keep-alive HTTP", run_bench_query};
+
+}  // namespace tickring::cli
