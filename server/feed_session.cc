@@ -157,15 +157,17 @@ void feed_session::flush() {
 
 void feed_session::drain_and_close() {
   if (closed_) return;
+  // Only what the kernel holds now: a client that keeps sending must not keep shutdown going.
   boost::system::error_code ec;
+  std::size_t owed = socket_.available(ec);
   socket_.non_blocking(true, ec);
-  for (;;) {
+  while (owed != 0 && !ec) {
     if (used_ == buf_.size()) process(false);
-    const std::size_t n =
-        socket_.read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_), ec);
+    const std::size_t room = std::min(buf_.size() - used_, owed);
+    const std::size_t n = socket_.read_some(asio::buffer(buf_.data() + used_, room), ec);
     used_ += n;
+    owed -= std::min(owed, n);
     bump(counters_.bytes_received, n);
-    if (ec) break;
   }
   process(true);
   closed_ = true;
