@@ -29,19 +29,6 @@ constexpr unsigned kWarmupPerConnection = 200;
 // One blocking thread per connection; more than this only measures the scheduler.
 constexpr unsigned kMaxConnections = 256;
 
-std::string encode(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
@@ -94,8 +81,9 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
     const auto slash = s.find('/');
     if (slash == std::string::npos)
       throw usage_error("--series is measurement/symbol, got '" + s + "'");
-    targets.push_back("/v1/series/" + encode(s.substr(0, slash)) + "/" +
-                      encode(s.substr(slash + 1)) + "?order=desc&limit=" + std::to_string(limit));
+    targets.push_back("/v1/series/" + url_encode(s.substr(0, slash)) + "/" +
+                      url_encode(s.substr(slash + 1)) +
+                      "?order=desc&limit=" + std::to_string(limit));
   }
   if (targets.empty()) {
     std::fprintf(stderr,

@@ -19,28 +19,14 @@ namespace {
 // ordered: fields print in the server's (the series') order.
 using json = nlohmann::ordered_json;
 
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string encode(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
 // "quotes/EURUSD" -> "/v1/series/quotes/EURUSD"
 std::string series_path(const std::string& series) {
   const auto slash = series.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == series.size()) {
     throw usage_error("SERIES is measurement/symbol, e.g. quotes/EURUSD; got '" + series + "'");
   }
-  return "/v1/series/" + encode(series.substr(0, slash)) + "/" + encode(series.substr(slash + 1));
+  return "/v1/series/" + url_encode(series.substr(0, slash)) + "/" +
+         url_encode(series.substr(slash + 1));
 }
 
 // Runs one request; on success returns true with the body. Prints the error otherwise.
@@ -158,10 +144,10 @@ int run_range(const global_options& given, const std::vector<std::string>& args)
     return kExitOk;
   }
   std::string target = series_path(series) + "?limit=" + std::to_string(limit);
-  if (!from.empty()) target += "&from=" + encode(resolve_time(from));
-  if (!to.empty()) target += "&to=" + encode(resolve_time(to));
+  if (!from.empty()) target += "&from=" + url_encode(resolve_time(from));
+  if (!to.empty()) target += "&to=" + url_encode(resolve_time(to));
   if (desc) target += "&order=desc";
-  if (!fields.empty()) target += "&fields=" + encode(fields);
+  if (!fields.empty()) target += "&fields=" + url_encode(fields);
   target += csv ? "&format=csv" : raw ? "" : "&epoch=rfc3339";
   std::string body;
   if (!call(g, "range", "GET", target, "", body)) return kExitFailure;
@@ -193,11 +179,11 @@ int run_candles(const global_options& given, const std::vector<std::string>& arg
                           vm)) {
     return kExitOk;
   }
-  std::string target = series_path(series) + "/candles?interval=" + encode(interval) +
+  std::string target = series_path(series) + "/candles?interval=" + url_encode(interval) +
                        "&limit=" + std::to_string(limit);
-  if (!field.empty()) target += "&field=" + encode(field);
-  if (!from.empty()) target += "&from=" + encode(resolve_time(from));
-  if (!to.empty()) target += "&to=" + encode(resolve_time(to));
+  if (!field.empty()) target += "&field=" + url_encode(field);
+  if (!from.empty()) target += "&from=" + url_encode(resolve_time(from));
+  if (!to.empty()) target += "&to=" + url_encode(resolve_time(to));
   std::string body;
   if (!call(g, "candles", "GET", target, "", body)) return kExitFailure;
   if (raw) return std::printf("%s\n", body.c_str()), kExitOk;
@@ -254,17 +240,17 @@ int run_window(const global_options& given, const std::vector<std::string>& args
                           vm)) {
     return kExitOk;
   }
-  const std::string q = time.empty() ? "" : "?time=" + encode(resolve_time(time));
+  const std::string q = time.empty() ? "" : "?time=" + url_encode(resolve_time(time));
   std::string body;
   const std::string action = words.empty() ? "" : words[0];
   bool ok = false;
   if (action == "stats" && words.size() == 1) {
     ok = call(g, "window", "GET", "/v1/window" + q, "", body);
   } else if (action == "put" && words.size() == 3) {
-    ok = call(g, "window", "PUT", "/v1/window/" + encode(words[1]) + q, words[2], body);
+    ok = call(g, "window", "PUT", "/v1/window/" + url_encode(words[1]) + q, words[2], body);
   } else if ((action == "get" || action == "delete") && words.size() == 2) {
-    ok = call(g, "window", action == "get" ? "GET" : "DELETE", "/v1/window/" + encode(words[1]) + q,
-              "", body);
+    ok = call(g, "window", action == "get" ? "GET" : "DELETE",
+              "/v1/window/" + url_encode(words[1]) + q, "", body);
   } else {
     throw usage_error("use: window put KEY VALUE | get KEY | delete KEY | stats");
   }

@@ -13,6 +13,9 @@
 
 namespace tickring::cli {
 
+// Percent-encodes all but RFC 3986's unreserved characters: a path segment or query value.
+std::string url_encode(std::string_view s);
+
 // GET /health
 struct server_health {
   std::uint64_t series = 0;
