@@ -84,14 +84,22 @@ void print_points(const json& points) {
 // Client-side relative times: "-5m" means five minutes ago, in integer ns.
 std::string resolve_time(const std::string& t) {
   if (t.size() < 3 || t[0] != '-') return t;
-  const char unit = t.back();
-  const long long mult = unit == 's'   ? 1'000'000'000LL
-                         : unit == 'm' ? 60'000'000'000LL
-                         : unit == 'h' ? 3'600'000'000'000LL
-                         : unit == 'd' ? 86'400'000'000'000LL
-                                       : 0;
-  if (mult == 0) return t;
-  const long long n = std::stoll(t.substr(1, t.size() - 2));
+  // -<digits><unit>: unit ns, us, ms, s, m, h or d; anything else goes to the server as is.
+  std::size_t digits = 1;
+  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')
+    ++digits;
+  const std::string unit = t.substr(digits);
+  const long long mult = unit == "ns"   ? 1LL
+                         : unit == "us" ? 1'000LL
+                         : unit == "ms" ? 1'000'000LL
+                         : unit == "s"  ? 1'000'000'000LL
+                         : unit == "m"  ? 60'000'000'000LL
+                         : unit == "h"  ? 3'600'000'000'000LL
+                         : unit == "d"  ? 86'400'000'000'000LL
+                                        : 0;
+  if (mult == 0 || digits == 1 || digits > 13)
+    throw usage_error("invalid relative time '" + t + "' (e.g. -500ms, -5m, -2h)");
+  const long long n = std::stoll(t.substr(1, digits - 1));
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
