@@ -12,7 +12,7 @@
 
 #include "core/series_store.h"
 #include "protocol/line_protocol.h"
-#include "server/line_applier.h"
+#include "server/ingest/line_applier.h"
 
 namespace {
 
@@ -68,18 +68,9 @@ void BM_lookup(benchmark::State& state) {
 }
 BENCHMARK(BM_lookup);
 
-struct noop_listener final : core::change_listener {
-  std::uint64_t n = 0;
-  void on_change(const core::series&, change_kind, core::time_ns, core::seq_no,
-                 const std::uint64_t*) override {
-    ++n;
-  }
-};
-
-// store.apply = lookup + field mapping + ring put (+ publish when a listener is set).
-void apply_loop(benchmark::State& state, core::change_listener* listener) {
+// store.apply = lookup + field mapping + ring put (+ retention when configured).
+void BM_apply(benchmark::State& state) {
   core::series_store store;
-  store.set_listener(listener);
   const auto syms = symbols();
   core::field_input f[] = {{"bid", core::field_kind::float64, std::bit_cast<std::uint64_t>(1.08)},
                            {"ask", core::field_kind::float64, std::bit_cast<std::uint64_t>(1.09)},
@@ -93,22 +84,14 @@ void apply_loop(benchmark::State& state, core::change_listener* listener) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_apply_no_listener(benchmark::State& state) {
-  apply_loop(state, nullptr);
-}
-void BM_apply_noop_listener(benchmark::State& state) {
-  noop_listener l;
-  apply_loop(state, &l);
-  benchmark::DoNotOptimize(l.n);
-}
 // Bounded so that memory stays small: 2M quotes, as the ingest target's load.
-BENCHMARK(BM_apply_no_listener)->Iterations(2'000'000);
-BENCHMARK(BM_apply_noop_listener)->Iterations(2'000'000);
+BENCHMARK(BM_apply)->Iterations(2'000'000);
 
 void BM_line_applier(benchmark::State& state) {
   core::series_store store;
   server::ingest_counters counters;
-  server::line_applier applier(store, counters);
+  server::write_path path(store, counters);
+  server::line_applier applier(path);
   const auto lines = quote_lines(2'000'000);
   std::string reason;
   std::size_t i = 0;

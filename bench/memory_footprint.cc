@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/series_store.h"
-#include "server/http_metrics.h"
+#include "server/http/http_metrics.h"
 
 int main(int argc, char** argv) {
   using namespace tickring;

@@ -9,12 +9,16 @@
 // Threads: the constructor, put, remove and remove_lowest run on the writer (ingest) thread
 // only. Everything else may run on any thread without a lock. A series is never moved or
 // freed while the store lives.
-// Sequence numbers: every applied change (insert, overwrite, remove) takes the series' next
-// sequence number; committed_seq() is the last one a reader can see; each stored point
-// carries the sequence of its last change.
+// Sequence numbers, two kinds:
+// - the ring's own (series_rows::committed_seq, stored_point::seq): every ring change, evictions
+//   included, takes one; readers use them to tell how far a lock-free read reached;
+// - the series' change sequence (change_seq()): advanced by inserts, overwrites and deletes,
+//   not by retention evictions. It is what the live stream numbers its messages with, so that
+//   points dropped by retention never look like a gap (docs/stream.md).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -93,6 +97,18 @@ class series {
   const series_rows& rows() const { return *rows_; }
   series_rows& writer_rows() { return *rows_; }  // writer only
 
+  // The last change sequence applied (any thread; release-stored by the writer after the
+  // change is in the ring).
+  seq_no change_seq() const { return change_seq_.load(std::memory_order_acquire); }
+  // Writer only: takes the next change sequence number.
+  seq_no next_change_seq() {
+    const seq_no s = change_seq_.load(std::memory_order_relaxed) + 1;
+    change_seq_.store(s, std::memory_order_release);
+    return s;
+  }
+  // Writer only: continue numbering after `s` (journal replay restores the sequence).
+  void restore_change_seq(seq_no s) { change_seq_.store(s, std::memory_order_release); }
+
   // Writer-private: the newest time ever put, for age-based retention.
   time_ns newest_put = std::numeric_limits<time_ns>::min();
 
@@ -101,6 +117,7 @@ class series {
   std::string symbol_;
   std::vector<field_spec> fields_;
   std::unique_ptr<series_rows> rows_;
+  std::atomic<seq_no> change_seq_{0};
 };
 
 }  // namespace tickring::core

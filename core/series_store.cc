@@ -74,6 +74,7 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
                                         std::move(specs), limits_.initial_capacity);
   series* s = owned.get();
   owned_.push_back(std::move(owned));
+  r.created = true;
   std::size_t i = hash & mask_;
   while (table_[i].load(std::memory_order_relaxed) != nullptr)
     i = (i + 1) & mask_;
@@ -96,7 +97,7 @@ apply_result series_store::apply(const point_input& p) {
   // Map the line's fields to the series' order. Feeds almost always repeat the first point's
   // order, so position i is tried first and the name search is the exception.
   const std::size_t n = s->field_count();
-  std::array<std::uint64_t, kMaxFieldsPerSeries> words{};
+  auto& words = r.words;
   std::uint32_t seen = 0;
   static_assert(kMaxFieldsPerSeries <= 32);
   for (std::size_t i = 0; i < p.fields.size(); ++i) {
@@ -128,12 +129,17 @@ apply_result series_store::apply(const point_input& p) {
   }
   const auto put = s->writer_rows().put(p.time, words.data());
   r.inserted = put.inserted;
-  r.seq = put.seq;
+  r.ring_seq = put.seq;
+  r.ring_seq_last = put.seq;
+  r.seq = s->next_change_seq();
   s->newest_put = std::max(s->newest_put, p.time);
-  if (listener_ != nullptr) {
-    listener_->on_change(*s, change_listener::change_kind::upsert, p.time, put.seq, words.data());
+  if (put.inserted) {
+    r.evicted = enforce_retention(*s);
+    if (r.evicted != 0) {
+      r.ring_seq_last = s->rows().committed_seq();
+      r.oldest = s->writer_rows().oldest_time().value_or(p.time);
+    }
   }
-  if (put.inserted) r.evicted = enforce_retention(*s);
   return r;
 }
 
@@ -143,9 +149,6 @@ std::size_t series_store::enforce_retention(series& s) {
   stored_point p;
   while (rows.writer_size() > limits_.max_points_per_series && rows.remove_lowest(p)) {
     ++evicted;
-    if (listener_ != nullptr) {
-      listener_->on_change(s, change_listener::change_kind::remove, p.time, p.seq, nullptr);
-    }
   }
   if (limits_.max_age > 0 && s.newest_put > std::numeric_limits<time_ns>::min() + limits_.max_age) {
     const time_ns horizon = s.newest_put - limits_.max_age;
@@ -153,22 +156,17 @@ std::size_t series_store::enforce_retention(series& s) {
          oldest = rows.oldest_time()) {
       rows.remove_lowest(p);
       ++evicted;
-      if (listener_ != nullptr) {
-        listener_->on_change(s, change_listener::change_kind::remove, p.time, p.seq, nullptr);
-      }
     }
   }
   if (evicted != 0) evictions_.fetch_add(evicted, std::memory_order_relaxed);
   return evicted;
 }
 
-std::optional<seq_no> series_store::remove(const series& s, time_ns t) {
+std::optional<remove_result> series_store::remove(const series& s, time_ns t) {
   auto& target = const_cast<series&>(s);  // the writer owns every series
-  const auto seq = target.writer_rows().remove(t);
-  if (seq && listener_ != nullptr) {
-    listener_->on_change(s, change_listener::change_kind::remove, t, *seq, nullptr);
-  }
-  return seq;
+  const auto ring_seq = target.writer_rows().remove(t);
+  if (!ring_seq) return std::nullopt;
+  return remove_result{target.next_change_seq(), *ring_seq};
 }
 
 }  // namespace tickring::core

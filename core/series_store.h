@@ -20,6 +20,7 @@
 // Cost: find O(1) expected (hash + a few probes); apply O(fields) + the ring's put.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -72,19 +73,22 @@ struct apply_result {
   apply_error error = apply_error::none;
   std::string_view field;  // the field named by the error, if any (points into the input)
   const series* target = nullptr;
+  bool created = false;   // the point created its series
   bool inserted = false;  // false: overwrote a point at the same time
-  seq_no seq = 0;
+  seq_no seq = 0;         // the series' change sequence of this point
+  seq_no ring_seq = 0;    // the ring's sequence of the put
+  // Retention: points evicted after the insert. They took the ring sequences
+  // (ring_seq, ring_seq_last]; `oldest` is the lowest time left (when evicted != 0).
   std::size_t evicted = 0;
+  seq_no ring_seq_last = 0;
+  time_ns oldest = 0;
+  // The point's field values in the series' field order (the first field_count() are valid).
+  std::array<std::uint64_t, kMaxFieldsPerSeries> words{};
 };
 
-// Receives every applied change on the writer thread (the WebSocket hub hangs off it). It must
-// not block: it runs inside the ingest loop.
-class change_listener {
- public:
-  enum class change_kind : std::uint8_t { upsert, remove };
-  virtual ~change_listener() = default;
-  virtual void on_change(const series& s, change_kind kind, time_ns time, seq_no seq,
-                         const std::uint64_t* words) = 0;
+struct remove_result {
+  seq_no seq;       // the series' change sequence of the removal
+  seq_no ring_seq;  // the ring's sequence of the removal
 };
 
 class series_store {
@@ -105,8 +109,7 @@ class series_store {
   // ---- writer only ----
   apply_result apply(const point_input& p);
   // Removes one point; nothing if the series or the point is absent.
-  std::optional<seq_no> remove(const series& s, time_ns t);
-  void set_listener(change_listener* l) { listener_ = l; }
+  std::optional<remove_result> remove(const series& s, time_ns t);
 
  private:
   series* find_mutable(std::string_view measurement, std::string_view symbol,
@@ -120,7 +123,6 @@ class series_store {
   std::unique_ptr<std::atomic<series*>[]> list_;
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> evictions_{0};
-  change_listener* listener_ = nullptr;
   std::vector<std::unique_ptr<series>> owned_;  // writer only
 };
 

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "server/config.h"
-#include "server/http_server.h"
-#include "server/ingest.h"
-#include "server/router.h"
+#include "server/http/http_server.h"
+#include "server/ingest/ingest.h"
+#include "server/http/router.h"
 
 namespace {
 

@@ -115,24 +115,32 @@ TEST(SeriesStore, RetentionByAgeIsRelativeToNewestPoint) {
   EXPECT_EQ(rows.size(), 2U);
 }
 
-struct recording_listener : change_listener {
-  std::vector<std::pair<change_kind, time_ns>> seen;
-  void on_change(const series&, change_kind k, time_ns t, seq_no, const std::uint64_t*) override {
-    seen.emplace_back(k, t);
-  }
-};
-
-TEST(SeriesStore, ListenerSeesUpsertsRemovalsAndEvictions) {
+// The change sequence counts inserts, overwrites and deletes, never retention evictions, and
+// the result says which ring sequences the evictions took, so a stream sees no gap.
+TEST(SeriesStore, ChangeSequenceSkipsEvictions) {
   series_store st({.max_points_per_series = 2});
-  recording_listener l;
-  st.set_listener(&l);
-  put_quote(st, "X", 1, 1);
-  put_quote(st, "X", 2, 1);
-  put_quote(st, "X", 3, 1);  // evicts 1
-  st.remove(*st.find("quotes", "X"), 2);
-  ASSERT_EQ(l.seen.size(), 5U);
-  EXPECT_EQ(l.seen[3], std::make_pair(change_listener::change_kind::remove, time_ns{1}));
-  EXPECT_EQ(l.seen[4], std::make_pair(change_listener::change_kind::remove, time_ns{2}));
+  EXPECT_EQ(put_quote(st, "X", 1, 1).seq, 1U);
+  EXPECT_EQ(put_quote(st, "X", 2, 1).seq, 2U);
+  const apply_result r = put_quote(st, "X", 3, 1);  // evicts 1
+  EXPECT_EQ(r.seq, 3U);
+  EXPECT_EQ(r.evicted, 1U);
+  EXPECT_EQ(r.ring_seq_last, r.ring_seq + 1);
+  EXPECT_EQ(r.oldest, 2);
+  const apply_result o = put_quote(st, "X", 3, 2);  // overwrite
+  EXPECT_FALSE(o.inserted);
+  EXPECT_EQ(o.seq, 4U);
+  const auto rm = st.remove(*st.find("quotes", "X"), 2);
+  ASSERT_TRUE(rm.has_value());
+  EXPECT_EQ(rm->seq, 5U);
+  EXPECT_FALSE(st.remove(*st.find("quotes", "X"), 2).has_value());
+  EXPECT_EQ(st.find("quotes", "X")->change_seq(), 5U);
+  EXPECT_EQ(st.find("quotes", "X")->rows().committed_seq(), rm->ring_seq);
+}
+
+TEST(SeriesStore, FirstPointReportsCreation) {
+  series_store st;
+  EXPECT_TRUE(put_quote(st, "X", 1, 1).created);
+  EXPECT_FALSE(put_quote(st, "X", 2, 1).created);
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
-#include "server/line_applier.h"
+#include "server/ingest/line_applier.h"
 
 #include <fmt/format.h>
 
 #include <bit>
-#include <chrono>
 
 namespace tickring::server {
 namespace {
@@ -21,23 +20,6 @@ core::field_input convert(const protocol::field& f) {
       return {f.name, core::field_kind::boolean, f.value.b ? 1U : 0U};
   }
   return {f.name, core::field_kind::float64, 0};
-}
-
-reject_reason reason_of(core::apply_error e) {
-  switch (e) {
-    case core::apply_error::too_many_series:
-      return reject_reason::too_many_series;
-    case core::apply_error::too_many_fields:
-      return reject_reason::too_many_fields;
-    case core::apply_error::unknown_field:
-      return reject_reason::unknown_field;
-    case core::apply_error::missing_field:
-      return reject_reason::missing_field;
-    case core::apply_error::field_type_conflict:
-    case core::apply_error::none:
-      break;
-  }
-  return reject_reason::field_type_conflict;
 }
 
 }  // namespace
@@ -64,18 +46,10 @@ std::string_view to_string(reject_reason r) noexcept {
   return "unknown";
 }
 
-core::time_ns wall_clock_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-line_applier::line_applier(core::series_store& store, ingest_counters& counters)
-    : store_(store), counters_(counters) {}
+line_applier::line_applier(write_path& path) : path_(path) {}
 
 void line_applier::count_rejected(reject_reason r) {
-  bump(counters_.lines_rejected);
-  bump(counters_.by_reason[static_cast<std::size_t>(r)]);
+  path_.count_rejected(r);
 }
 
 bool line_applier::apply(std::string_view line, std::size_t line_number, core::time_ns now,
@@ -96,13 +70,12 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
   const core::point_input p{parsed_.measurement, parsed_.symbol,
                             std::span<const core::field_input>(fields_.data(), n),
                             parsed_.timestamp.value_or(now)};
-  const core::apply_result r = store_.apply(p);
+  const core::apply_result r = path_.apply(p);
   if (r.error != core::apply_error::none) {
-    count_rejected(reason_of(r.error));
     switch (r.error) {
       case core::apply_error::too_many_series:
         reason = fmt::format("series limit reached ({} series): new series {}/{} rejected",
-                             store_.limits().max_series, p.measurement, p.symbol);
+                             path_.store().limits().max_series, p.measurement, p.symbol);
         break;
       case core::apply_error::too_many_fields:
         reason = fmt::format("too many fields ({} > {})", n, core::kMaxFieldsPerSeries);
@@ -128,9 +101,6 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
     }
     return false;
   }
-  bump(counters_.lines_accepted);
-  bump(r.inserted ? counters_.points_inserted : counters_.points_overwritten);
-  if (r.evicted != 0) bump(counters_.points_removed, r.evicted);
   return true;
 }
 

@@ -1,4 +1,4 @@
-#include "server/feed_session.h"
+#include "server/ingest/feed_session.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "server/config.h"
-#include "server/router.h"
+#include "server/http/router.h"
 
 namespace boost::asio {
 class io_context;

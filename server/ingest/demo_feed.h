@@ -1,5 +1,5 @@
 // A built-in synthetic quote feed (--demo): random-walk bid/ask quotes for a few symbols,
-// applied on the ingest thread exactly like feed lines, stamped with the wall clock.
+// applied on the ingest thread through the write path like feed lines, stamped with the wall clock.
 //
 // Threads: ingest io_context only. Cost: rate/100 quotes every 10 ms tick.
 #pragma once
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/series_store.h"
-#include "server/line_applier.h"
+#include "server/ingest/write_path.h"
 
 namespace tickring::server {
 
@@ -20,8 +20,7 @@ inline constexpr std::chrono::milliseconds kDemoTick{10};
 
 class demo_feed {
  public:
-  demo_feed(boost::asio::io_context& ioc, core::series_store& store, ingest_counters& counters,
-            double rate, std::size_t symbols);
+  demo_feed(boost::asio::io_context& ioc, write_path& path, double rate, std::size_t symbols);
   void start();
   void stop();
 
@@ -35,8 +34,7 @@ class demo_feed {
   void on_tick();
 
   boost::asio::steady_timer timer_;
-  core::series_store& store_;
-  ingest_counters& counters_;
+  write_path& path_;
   double rate_;
   double carry_ = 0;
   std::vector<instrument> instruments_;

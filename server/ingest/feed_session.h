@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "server/line_applier.h"
+#include "server/ingest/line_applier.h"
 
 namespace tickring::server {
 

@@ -1,4 +1,4 @@
-#include "server/routes_series.h"
+#include "server/http/routes_series.h"
 
 #include <charconv>
 #include <limits>

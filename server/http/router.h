@@ -12,9 +12,9 @@
 #include "core/series_store.h"
 #include "core/window_store.h"
 #include "server/config.h"
-#include "server/http_metrics.h"
-#include "server/http_types.h"
-#include "server/ingest.h"
+#include "server/http/http_metrics.h"
+#include "server/http/http_types.h"
+#include "server/ingest/ingest.h"
 
 namespace tickring::server {
 

@@ -1,4 +1,4 @@
-#include "server/routes_write.h"
+#include "server/http/routes_write.h"
 
 #include "protocol/json_text.h"
 #include "protocol/line_protocol.h"

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "protocol/query_string.h"
-#include "server/router.h"
+#include "server/http/router.h"
 
 namespace tickring::server {
 

@@ -20,7 +20,7 @@
 #include "core/series_store.h"
 #include "protocol/line_protocol.h"
 #include "server/config.h"
-#include "server/line_applier.h"
+#include "server/ingest/line_applier.h"
 
 namespace tickring::server {
 
@@ -43,12 +43,15 @@ class ingest_service {
   void start();
   void stop();
 
-  // Any thread. `done` runs on the ingest thread.
+  // Any thread. `done` runs on the ingest thread. submit_remove's result is the series'
+  // change sequence of the removal.
   void submit_write(std::string body, protocol::precision unit,
                     std::function<void(write_outcome)> done);
   void submit_remove(const core::series* s, core::time_ns t,
                      std::function<void(std::optional<core::seq_no>)> done);
   void post(std::function<void()> work);
+  // Before start() only: a sink of every applied change (runs on the ingest thread).
+  void add_sink(change_sink* sink);
 
   const ingest_counters& counters() const { return counters_; }
   std::uint16_t port() const;  // the bound feed port (after start)

@@ -1,13 +1,13 @@
-#include "server/router.h"
+#include "server/http/router.h"
 
 #include <fmt/format.h>
 
 #include "core/epoch.h"
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
-#include "server/routes_series.h"
-#include "server/routes_window.h"
-#include "server/routes_write.h"
+#include "server/http/routes_series.h"
+#include "server/http/routes_window.h"
+#include "server/http/routes_write.h"
 
 namespace tickring::server {
 namespace {
@@ -109,7 +109,7 @@ http_reply metrics_page(const route_context& ctx) {
           c.points_inserted.load(std::memory_order_relaxed));
   counter("tickring_points_overwritten_total", "Points overwritten (same series and time).",
           c.points_overwritten.load(std::memory_order_relaxed));
-  counter("tickring_points_removed_total", "Points removed (DELETE and retention).",
+  counter("tickring_points_removed_total", "Points removed by DELETE.",
           c.points_removed.load(std::memory_order_relaxed));
   counter("tickring_evictions_total", "Points evicted by retention.", ctx.store.evictions());
   counter("tickring_ingest_bytes_total", "Bytes read from feed connections.",

@@ -1,4 +1,4 @@
-#include "server/ingest.h"
+#include "server/ingest/ingest.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/demo_feed.h"
-#include "server/feed_session.h"
+#include "server/ingest/demo_feed.h"
+#include "server/ingest/feed_session.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -18,7 +18,8 @@ using asio::ip::tcp;
 
 struct ingest_service::impl {
   impl(core::series_store& s, const server_config& c, ingest_counters& k)
-      : store(s), config(c), applier(s, k), write_applier(s, k), counters(k), acceptor(ioc) {}
+      : store(s), config(c), path(s, k), applier(path), write_applier(path), counters(k),
+        acceptor(ioc) {}
 
   void do_accept() {
     acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
@@ -43,6 +44,7 @@ struct ingest_service::impl {
 
   core::series_store& store;
   const server_config& config;
+  write_path path;             // the one way a change enters the store
   line_applier applier;        // TCP feed lines (nanosecond precision)
   line_applier write_applier;  // /write bodies (per-request precision)
   ingest_counters& counters;
@@ -71,8 +73,7 @@ void ingest_service::start() {
   m.acceptor.listen(asio::socket_base::max_listen_connections);
   m.do_accept();
   if (m.config.demo) {
-    m.demo = std::make_unique<demo_feed>(m.ioc, m.store, m.counters, m.config.demo_rate,
-                                         m.config.demo_symbols);
+    m.demo = std::make_unique<demo_feed>(m.ioc, m.path, m.config.demo_rate, m.config.demo_symbols);
     m.demo->start();
   }
   m.started = true;
@@ -141,10 +142,13 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
 void ingest_service::submit_remove(const core::series* s, core::time_ns t,
                                    std::function<void(std::optional<core::seq_no>)> done) {
   asio::post(impl_->ioc, [this, s, t, done = std::move(done)] {
-    const auto seq = impl_->store.remove(*s, t);
-    if (seq) bump(counters_.points_removed);
-    done(seq);
+    const auto r = impl_->path.remove(*s, t);
+    done(r ? std::optional<core::seq_no>(r->seq) : std::nullopt);
   });
+}
+
+void ingest_service::add_sink(change_sink* sink) {
+  impl_->path.add_sink(sink);
 }
 
 }  // namespace tickring::server

@@ -15,7 +15,7 @@
 
 #include "core/series.h"
 #include "protocol/query_string.h"
-#include "server/router.h"
+#include "server/http/router.h"
 
 namespace tickring::server {
 

@@ -1,10 +1,10 @@
-#include "server/routes_window.h"
+#include "server/http/routes_window.h"
 
 #include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "protocol/json_text.h"
-#include "server/line_applier.h"
+#include "server/ingest/line_applier.h"
 
 namespace tickring::server {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "core/window_store.h"
 #include "protocol/query_string.h"
-#include "server/http_types.h"
+#include "server/http/http_types.h"
 
 namespace tickring::server {
 

@@ -1,0 +1,43 @@
+// Applies line-protocol text through the write path: parse, hand the point to write_path,
+// and describe each rejected line. Shared by the TCP feed, HTTP /write and nothing else.
+//
+// Threads: ingest thread only (it owns a line_parser and calls the store's writer side).
+// Counters are atomics so that /health and /metrics can read them from any thread.
+// Cost: per line, the parser's O(length) plus the store's apply; no allocation on success.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/series_store.h"
+#include "protocol/line_protocol.h"
+#include "server/ingest/write_path.h"
+
+namespace tickring::server {
+
+class line_applier {
+ public:
+  explicit line_applier(write_path& path);
+
+  // Applies one line (without '\n'). `now` stamps a line without a timestamp. On rejection
+  // returns false and sets `reason` to a message a person can act on (without the line number).
+  bool apply(std::string_view line, std::size_t line_number, core::time_ns now,
+             std::string& reason);
+  void set_precision(protocol::precision p) { parser_.set_precision(p); }
+
+  // Counts a line rejected before parsing (too long).
+  void count_rejected(reject_reason r);
+
+ private:
+  write_path& path_;
+  protocol::line_parser parser_;
+  protocol::parsed_line parsed_;
+  protocol::parse_error error_;
+  std::array<core::field_input, protocol::kMaxFieldsPerLine> fields_{};
+};
+
+
+}  // namespace tickring::server

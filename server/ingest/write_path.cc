@@ -1,0 +1,56 @@
+#include "server/ingest/write_path.h"
+
+namespace tickring::server {
+
+reject_reason reason_of(core::apply_error e) {
+  switch (e) {
+    case core::apply_error::too_many_series:
+      return reject_reason::too_many_series;
+    case core::apply_error::too_many_fields:
+      return reject_reason::too_many_fields;
+    case core::apply_error::unknown_field:
+      return reject_reason::unknown_field;
+    case core::apply_error::missing_field:
+      return reject_reason::missing_field;
+    case core::apply_error::field_type_conflict:
+    case core::apply_error::none:
+      break;
+  }
+  return reject_reason::field_type_conflict;
+}
+
+write_path::write_path(core::series_store& store, ingest_counters& counters)
+    : store_(store), counters_(counters) {}
+
+void write_path::count_rejected(reject_reason r) {
+  bump(counters_.lines_rejected);
+  bump(counters_.by_reason[static_cast<std::size_t>(r)]);
+}
+
+core::apply_result write_path::apply(const core::point_input& p) {
+  core::apply_result r = store_.apply(p);
+  if (r.error != core::apply_error::none) {
+    count_rejected(reason_of(r.error));
+    return r;
+  }
+  bump(counters_.lines_accepted);
+  bump(r.inserted ? counters_.points_inserted : counters_.points_overwritten);
+  if (r.evicted != 0) bump(counters_.points_evicted, r.evicted);
+  if (!sinks_.empty()) {
+    publish({*r.target, r.inserted ? change_kind::insert : change_kind::overwrite, p.time, r.seq,
+             r.ring_seq, r.ring_seq_last, r.evicted, r.oldest, r.words.data(), r.created});
+  }
+  return r;
+}
+
+std::optional<core::remove_result> write_path::remove(const core::series& s, core::time_ns t) {
+  const auto r = store_.remove(s, t);
+  if (!r) return r;
+  bump(counters_.points_removed);
+  if (!sinks_.empty()) {
+    publish({s, change_kind::remove, t, r->seq, r->ring_seq, r->ring_seq, 0, 0, nullptr, false});
+  }
+  return r;
+}
+
+}  // namespace tickring::server
