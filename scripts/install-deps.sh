@@ -16,7 +16,7 @@ build_packages=(
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
 # integration tests, a load tool for cross-checks.
 test_packages=(
-  clang libclang-rt-14-dev spin curl python3 python3-influxdb wrk
+  clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk
 )
 runtime_packages=(
   libboost-program-options1.81.0 libspdlog1.10 libfmt9 ca-certificates

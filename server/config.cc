@@ -55,6 +55,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string window = "10s";
   std::string retention = "0";
   std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
+  std::string ws_policy = "conflate";
+  std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
   po::options_description opts(
       "tickring-server: in-memory time-series server for market data\n\n"
       "Usage: tickring-server [options]\n\nOptions");
@@ -80,6 +82,20 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "maximum concurrent HTTP connections (503 above)")
     ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
        "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
+    ("ws-max-subscriptions", po::value(&c.stream.max_subscriptions)->default_value(c.stream.max_subscriptions),
+       "WebSocket: subscriptions per connection")
+    ("ws-max-snapshot", po::value(&c.stream.max_snapshot)->default_value(c.stream.max_snapshot),
+       "WebSocket: largest snapshot a subscription may ask for (points or bars)")
+    ("ws-queue-messages", po::value(&c.stream.queue_messages)->default_value(c.stream.queue_messages),
+       "WebSocket: messages queued per connection before the slow policy applies")
+    ("ws-queue-bytes", po::value(&c.stream.queue_bytes)->default_value(c.stream.queue_bytes),
+       "WebSocket: bytes queued per connection before the slow policy applies")
+    ("ws-slow-policy", po::value(&ws_policy)->default_value(ws_policy),
+       "WebSocket: conflate (lagged + fresh snapshot) or close (1008) a client past its queue bound")
+    ("ws-replay", po::value(&c.stream.replay)->default_value(c.stream.replay),
+       "WebSocket: changes kept per subscribed series for since_seq resume")
+    ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
+       "WebSocket: ping after half of this without traffic, close after all of it")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
     ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
@@ -113,6 +129,25 @@ std::optional<server_config> parse_config(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(parse_duration(header_timeout));
   if (c.header_timeout.count() < 1)
     throw std::invalid_argument("--header-timeout must be at least 1s");
+  if (ws_policy == "conflate") {
+    c.stream.policy = stream::slow_policy::conflate;
+  } else if (ws_policy == "close") {
+    c.stream.policy = stream::slow_policy::close;
+  } else {
+    throw std::invalid_argument("--ws-slow-policy must be conflate or close");
+  }
+  c.stream.idle_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(parse_duration(ws_idle));
+  if (c.stream.idle_timeout.count() < 2 || c.stream.idle_timeout > std::chrono::hours(24)) {
+    throw std::invalid_argument("--ws-idle-timeout must be from 2s to 1d");
+  }
+  if (c.stream.queue_messages < 2 || c.stream.queue_bytes < 1024) {
+    throw std::invalid_argument("--ws-queue-messages must be at least 2, --ws-queue-bytes 1024");
+  }
+  if (c.stream.max_subscriptions == 0 || c.stream.max_snapshot > 1'000'000) {
+    throw std::invalid_argument(
+        "--ws-max-subscriptions must be at least 1 and --ws-max-snapshot at most 1000000");
+  }
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.window_max_keys == 0 || c.window_max_keys > core::kMaxKeysLimit) {
     throw std::invalid_argument("--window-max-keys must be from 1 to " +

@@ -10,6 +10,7 @@
 
 #include "core/series_store.h"
 #include "core/window_store.h"
+#include "server/stream/stream_context.h"
 
 namespace tickring::server {
 
@@ -43,6 +44,7 @@ struct server_config {
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
   std::size_t max_connections = kDefaultMaxConnections;
   std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
+  stream::stream_limits stream;  // the WebSocket stream (--ws-*)
   std::string log_level = "info";
   bool demo = false;
   double demo_rate = 1000;  // quotes per second, all symbols together

@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "server/config.h"
-#include "server/http/http_server.h"
+#include "server/http/listener.h"
+#include "server/stream/hub.h"
 #include "server/ingest/ingest.h"
 #include "server/http/router.h"
 
@@ -43,7 +44,7 @@ void setup_logging(const std::string& level) {
 }
 
 // Polls until every HTTP connection is gone or the grace period is over, then stops workers.
-void finish_when_drained(asio::steady_timer& timer, server::http_server& http,
+void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
                          asio::io_context& ioc, std::chrono::steady_clock::time_point deadline) {
   timer.expires_after(std::chrono::milliseconds(20));
   timer.async_wait([&, deadline](const boost::system::error_code&) {
@@ -62,11 +63,14 @@ void finish_when_drained(asio::steady_timer& timer, server::http_server& http,
 int run(const server::server_config& config) {
   core::series_store store(config.store);
   server::ingest_service ingest(store, config);
+  server::stream::hub hub(store, config.stream.replay);
+  ingest.add_sink(&hub);
+  server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window});
+  server::router routes({store, ingest, config, metrics, window, &streams});
   asio::io_context workers(static_cast<int>(config.workers));
-  server::http_server http(workers, config, routes);
+  server::http_listener http(workers, config, routes, &streams);
 
   ingest.start();
   http.start();
@@ -83,6 +87,7 @@ int run(const server::server_config& config) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     http.stop();
+    streams.close_all();
     ingest.stop();
     finish_when_drained(drain_timer, http, workers,
                         std::chrono::steady_clock::now() + server::kShutdownGrace);

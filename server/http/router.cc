@@ -8,6 +8,7 @@
 #include "server/http/routes_series.h"
 #include "server/http/routes_window.h"
 #include "server/http/routes_write.h"
+#include "server/stream/hub.h"
 
 namespace tickring::server {
 namespace {
@@ -128,6 +129,37 @@ http_reply metrics_page(const route_context& ctx) {
         c.feed_connections_open.load(std::memory_order_relaxed));
   gauge("tickring_retired_buffers", "Outgrown ring buffers waiting for readers to leave.",
         core::epoch_pending());
+  if (ctx.streams != nullptr) {
+    const auto& k = ctx.streams->counters;
+    auto load = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    gauge("tickring_ws_clients", "Open WebSocket stream connections.", load(k.clients));
+    counter("tickring_ws_clients_total", "WebSocket stream connections accepted.",
+            load(k.clients_total));
+    gauge("tickring_ws_subscriptions", "Active stream subscriptions.", load(k.subscriptions));
+    gauge("tickring_ws_queued_bytes", "Bytes queued toward WebSocket clients.",
+          load(k.queued_bytes));
+    counter("tickring_ws_messages_sent_total", "Messages written to WebSocket clients.",
+            load(k.messages_sent));
+    counter("tickring_ws_conflations_total",
+            "Times a slow client's series was conflated (lagged + fresh snapshot).",
+            load(k.conflations));
+    counter("tickring_ws_dropped_total", "Messages dropped by conflation.", load(k.dropped));
+    counter("tickring_ws_slow_closes_total", "Connections closed as too slow (1008).",
+            load(k.slow_closes));
+    counter("tickring_ws_bad_messages_total", "Client messages answered with an error.",
+            load(k.bad_messages));
+    counter("tickring_ws_abuse_closes_total", "Connections closed for too many bad messages.",
+            load(k.abuse_closes));
+    const auto& h = ctx.streams->the_hub.counters();
+    counter("tickring_stream_records_total", "Changes serialised for the stream.",
+            load(h.records));
+    counter("tickring_stream_inbox_drops_total",
+            "Changes not handed to a session whose inbox was full (resynced later).",
+            load(h.inbox_drops));
+    counter("tickring_stream_replayed_total", "Changes replayed for since_seq.", load(h.replayed));
+    counter("tickring_stream_resets_total", "Subscriptions whose since_seq could not be honoured.",
+            load(h.resets));
+  }
   ctx.metrics.append_prometheus(r.body);
   return r;
 }

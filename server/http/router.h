@@ -15,6 +15,7 @@
 #include "server/http/http_metrics.h"
 #include "server/http/http_types.h"
 #include "server/ingest/ingest.h"
+#include "server/stream/stream_context.h"
 
 namespace tickring::server {
 
@@ -24,6 +25,7 @@ struct route_context {
   const server_config& config;
   http_metrics& metrics;
   core::window_store& window;
+  const stream::stream_context* streams;  // for /metrics; may be nullptr
 };
 
 class router {

@@ -1,16 +1,13 @@
-#include "server/http/http_server.h"
-
-#include <spdlog/spdlog.h>
+#include "server/http/http_session.h"
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <mutex>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <optional>
-#include <vector>
+
+#include "server/stream/ws_session.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -24,6 +21,7 @@ constexpr std::chrono::seconds kBodyTimeout{30};
 // Time to write a response to a slow reader before the connection is dropped.
 constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr const char* kServerName = "tickring/0.1";
+constexpr std::string_view kStreamPath = "/v1/stream";
 
 http_method method_of(http::verb v) {
   switch (v) {
@@ -41,38 +39,31 @@ http_method method_of(http::verb v) {
       return http_method::other;
   }
 }
-}  // namespace
 
-class http_session;
-
-struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
-  impl(asio::io_context& i, const server_config& c, const router& r)
-      : ioc(i), config(c), routes(r), acceptor(asio::make_strand(i)) {}
-  void do_accept();
-
-  asio::io_context& ioc;
-  const server_config& config;
-  const router& routes;
-  tcp::acceptor acceptor;
-  std::atomic<std::size_t> open{0};
-  std::atomic<bool> stopping{false};
-  std::mutex sessions_mutex;  // accept and shutdown only, never per request
-  std::vector<std::weak_ptr<http_session>> sessions;
+// Keeps one connection counted while a session (HTTP, then maybe WebSocket) holds it.
+struct connection_slot {
+  explicit connection_slot(std::atomic<std::size_t>& c) : count(c) {
+    count.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~connection_slot() { count.fetch_sub(1, std::memory_order_relaxed); }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+  std::atomic<std::size_t>& count;
 };
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session final : public http_session_base,
+                           public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
-    server_->open.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~http_session() { server_->open.fetch_sub(1, std::memory_order_relaxed); }
+  http_session(tcp::socket&& socket, std::shared_ptr<http_shared> shared)
+      : stream_(std::move(socket)),
+        server_(std::move(shared)),
+        slot_(std::make_shared<connection_slot>(server_->open)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
   // Shutdown: close now if waiting for a request; otherwise close after the current reply.
-  void close_when_idle() {
+  void close_when_idle() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       if (self->idle_) {
         beast::error_code ec;
@@ -131,6 +122,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (ec) return do_close();
     stream_.expires_never();
+    if (beast::websocket::is_upgrade(parser_->get()) && server_->streams != nullptr &&
+        parser_->get().target().substr(0, parser_->get().target().find('?')) == kStreamPath) {
+      // The WebSocket session takes the socket and the request; this session ends here.
+      stream::start_ws_session(stream_.release_socket(), parser_->release(), *server_->streams,
+                               slot_);
+      return;
+    }
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
@@ -196,7 +194,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http_server::impl> server_;
+  std::shared_ptr<http_shared> server_;
+  std::shared_ptr<connection_slot> slot_;
   bool keep_alive_ = false;
   route_id route_ = route_id::not_found;
   bool in_handler_ = false;
@@ -206,70 +205,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool idle_ = true;
 };
 
-void http_server::impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
-                                                                            tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      spdlog::warn("http accept: {}", ec.message());
-      return self->do_accept();
-    }
-    if (self->open.load(std::memory_order_relaxed) >= self->config.max_connections) {
-      // Over the limit: a short 503 written synchronously (it fits any socket buffer).
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nContent-Length: 76\r\n\r\n"
-          "{\"error\":{\"code\":503,\"message\":\"too many connections; try again later\"}}";
-      beast::error_code ignored;
-      asio::write(socket, asio::buffer(kBusy), ignored);
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      return self->do_accept();
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<http_session>(std::move(socket), self);
-    {
-      std::lock_guard lock(self->sessions_mutex);
-      std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
-      self->sessions.push_back(session);
-    }
-    session->run();
-    self->do_accept();
-  });
-}
+}  // namespace
 
-http_server::http_server(asio::io_context& ioc, const server_config& config, const router& r)
-    : impl_(std::make_shared<impl>(ioc, config, r)) {}
-
-http_server::~http_server() = default;
-
-void http_server::start() {
-  const tcp::endpoint ep(asio::ip::make_address(impl_->config.http.host), impl_->config.http.port);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-  impl_->do_accept();
-}
-
-void http_server::stop() {
-  impl_->stopping.store(true);
-  asio::dispatch(impl_->acceptor.get_executor(), [self = impl_] {
-    beast::error_code ignored;
-    self->acceptor.close(ignored);
-  });
-  std::lock_guard lock(impl_->sessions_mutex);
-  for (auto& w : impl_->sessions) {
-    if (auto s = w.lock()) s->close_when_idle();
-  }
-}
-
-std::uint16_t http_server::port() const {
-  beast::error_code ec;
-  return impl_->acceptor.local_endpoint(ec).port();
-}
-
-std::size_t http_server::open_connections() const {
-  return impl_->open.load(std::memory_order_relaxed);
+std::shared_ptr<http_session_base> start_http_session(tcp::socket&& socket,
+                                                      std::shared_ptr<http_shared> shared) {
+  auto s = std::make_shared<http_session>(std::move(socket), std::move(shared));
+  s->run();
+  return s;
 }
 
 }  // namespace tickring::server

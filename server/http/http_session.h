@@ -1,0 +1,45 @@
+// One HTTP/1.1 connection (Boost.Beast) on the worker pool, and the hand-off of a WebSocket
+// upgrade on /v1/stream to the stream's session.
+//
+// Threads: the connection's strand only. One request handled at a time (keep-alive, no
+// pipelining overlap); handlers answer through a responder that posts back to this strand.
+// Limits (config.h): header bytes (400 and close), body bytes (413 from Content-Length before
+// the body is read), header timeout (slow loris and idle keep-alive), body and write timeouts.
+// Shutdown: close_when_idle() closes a connection waiting for a request at once and lets one
+// inside a request answer it (without keep-alive) first.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "server/config.h"
+#include "server/http/router.h"
+
+namespace tickring::server {
+namespace stream {
+struct stream_context;
+}
+
+// What every session of one listener shares.
+struct http_shared {
+  http_shared(const server_config& c, const router& r, stream::stream_context* s)
+      : config(c), routes(r), streams(s) {}
+  const server_config& config;
+  const router& routes;
+  stream::stream_context* streams;     // nullptr: no WebSocket stream
+  std::atomic<std::size_t> open{0};    // connections counted against --max-connections
+  std::atomic<bool> stopping{false};
+};
+
+class http_session_base {
+ public:
+  virtual ~http_session_base() = default;
+  virtual void close_when_idle() = 0;
+};
+
+// Starts a session on an accepted socket (its executor is the connection's strand).
+std::shared_ptr<http_session_base> start_http_session(boost::asio::ip::tcp::socket&& socket,
+                                                      std::shared_ptr<http_shared> shared);
+
+}  // namespace tickring::server

@@ -1,0 +1,101 @@
+#include "server/http/listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <vector>
+
+#include "server/http/http_session.h"
+
+namespace tickring::server {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
+  impl(asio::io_context& i, const server_config& c, const router& r,
+       stream::stream_context* streams)
+      : ioc(i),
+        shared(std::make_shared<http_shared>(c, r, streams)),
+        acceptor(asio::make_strand(i)) {}
+  void do_accept();
+
+  asio::io_context& ioc;
+  std::shared_ptr<http_shared> shared;
+  tcp::acceptor acceptor;
+  std::mutex sessions_mutex;  // accept and shutdown only, never per request
+  std::vector<std::weak_ptr<http_session_base>> sessions;
+};
+
+void http_listener::impl::do_accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](
+                                                    boost::system::error_code ec,
+                                                    tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      spdlog::warn("http accept: {}", ec.message());
+      return self->do_accept();
+    }
+    if (self->shared->open.load(std::memory_order_relaxed) >= self->shared->config.max_connections) {
+      // Over the limit: a short 503 written synchronously (it fits any socket buffer).
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: 76\r\n\r\n"
+          "{\"error\":{\"code\":503,\"message\":\"too many connections; try again later\"}}";
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer(kBusy), ignored);
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      return self->do_accept();
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = start_http_session(std::move(socket), self->shared);
+    {
+      std::lock_guard lock(self->sessions_mutex);
+      std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
+      self->sessions.push_back(session);
+    }
+    self->do_accept();
+  });
+}
+
+http_listener::http_listener(asio::io_context& ioc, const server_config& config, const router& r,
+                             stream::stream_context* streams)
+    : impl_(std::make_shared<impl>(ioc, config, r, streams)) {}
+
+http_listener::~http_listener() = default;
+
+void http_listener::start() {
+  const auto& config = impl_->shared->config;
+  const tcp::endpoint ep(asio::ip::make_address(config.http.host), config.http.port);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  impl_->do_accept();
+}
+
+void http_listener::stop() {
+  impl_->shared->stopping.store(true);
+  asio::dispatch(impl_->acceptor.get_executor(), [self = impl_] {
+    boost::system::error_code ignored;
+    self->acceptor.close(ignored);
+  });
+  std::lock_guard lock(impl_->sessions_mutex);
+  for (auto& w : impl_->sessions) {
+    if (auto s = w.lock()) s->close_when_idle();
+  }
+}
+
+std::uint16_t http_listener::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+std::size_t http_listener::open_connections() const {
+  return impl_->shared->open.load(std::memory_order_relaxed);
+}
+
+}  // namespace tickring::server

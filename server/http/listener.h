@@ -1,0 +1,47 @@
+// The HTTP listener (Boost.Asio) on the worker io_context: accepts connections, gives each a
+// strand and an http_session (http_session.h), which may hand a WebSocket upgrade on
+// /v1/stream to the stream.
+//
+// Limits: --max-connections counts HTTP and WebSocket connections together; past it a new
+// connection gets a short 503 and is closed.
+// Shutdown: stop() (any thread) closes the listener, closes idle connections and lets a
+// connection inside a request answer it (without keep-alive) before closing; WebSocket
+// sessions are closed by the stream (1001).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "server/config.h"
+#include "server/http/router.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace tickring::server {
+namespace stream {
+struct stream_context;
+}
+
+class http_listener {
+ public:
+  // `streams` may be nullptr (no WebSocket stream).
+  http_listener(boost::asio::io_context& ioc, const server_config& config, const router& r,
+                stream::stream_context* streams);
+  ~http_listener();
+  http_listener(const http_listener&) = delete;
+  http_listener& operator=(const http_listener&) = delete;
+
+  void start();  // binds and listens; throws std::system_error
+  void stop();   // any thread
+  std::uint16_t port() const;
+  std::size_t open_connections() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace tickring::server

@@ -1,0 +1,355 @@
+#include "server/stream/ws_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <unordered_map>
+
+#include "protocol/json_text.h"
+#include "protocol/stream_messages.h"
+#include "server/ingest/ingest.h"
+#include "server/stream/hub.h"
+#include "server/stream/subscription.h"
+
+namespace tickring::server::stream {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+constexpr std::chrono::seconds kHandshakeTimeout{30};
+
+}  // namespace
+
+class ws_session : public std::enable_shared_from_this<ws_session>, public outbox_port {
+ public:
+  ws_session(tcp::socket&& socket, stream_context& ctx, std::shared_ptr<void> slot)
+      : ws_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {
+    ctx_.counters.clients.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.clients_total.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ws_session() override {
+    if (inbox_) inbox_->close();
+    for (auto& [id, sub] : subs_)
+      forget(*sub);
+    ctx_.counters.queued_bytes.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+    ctx_.counters.clients.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void run(beast::http::request<beast::http::string_body>&& req) {
+    std::weak_ptr<ws_session> weak = weak_from_this();
+    auto ex = ws_.get_executor();
+    inbox_ = std::make_shared<session_inbox>(ctx_.limits.inbox_capacity, [weak, ex] {
+      asio::post(ex, [weak] {
+        if (auto self = weak.lock()) self->drain();
+      });
+    });
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = kHandshakeTimeout;
+    t.idle_timeout = ctx_.limits.idle_timeout;
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(beast::http::field::server, "tickring/0.1");
+    }));
+    ws_.read_message_max(ctx_.limits.max_message_bytes);
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->do_read();
+    });
+  }
+
+  // Shutdown: close with 1001 once what is queued ahead of the close is written.
+  void go_away() {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->closing_) return;
+      self->closing_ = true;
+      self->ws_.async_close(websocket::close_code::going_away, [self](beast::error_code) {});
+    });
+  }
+
+  // ---- outbox_port ----
+  void push_live(series_view* view, std::string head, record_ptr body) override {
+    if (closing_) return;
+    const std::size_t bytes = head.size() + (body ? body->body.size() : 0);
+    const auto& lim = ctx_.limits;
+    if (outbox_.size() >= lim.queue_messages || queued_bytes_ + bytes > lim.queue_bytes) {
+      if (lim.policy == slow_policy::close) {
+        ctx_.counters.slow_closes.fetch_add(1, std::memory_order_relaxed);
+        return close_with(websocket::close_code::policy_error, "client too slow");
+      }
+      // Conflate: this series' pending messages go; the view says `lagged` and sends a fresh
+      // snapshot once the queue has drained to half.
+      std::uint64_t removed = 0;
+      const std::size_t keep_front = writing_ ? 1 : 0;
+      for (auto it = outbox_.begin() + static_cast<std::ptrdiff_t>(keep_front);
+           it != outbox_.end();) {
+        if (it->view == view) {
+          account(-static_cast<std::int64_t>(it->bytes));
+          it = outbox_.erase(it);
+          ++removed;
+        } else {
+          ++it;
+        }
+      }
+      view->lag(removed + 1);
+      lagged_ = true;
+      ctx_.counters.conflations.fetch_add(1, std::memory_order_relaxed);
+      ctx_.counters.dropped.fetch_add(removed + 1, std::memory_order_relaxed);
+      return;
+    }
+    enqueue({std::move(head), std::move(body), view, current_sub_, bytes});
+  }
+  void push_control(std::string message) override {
+    if (closing_) return;
+    const std::size_t bytes = message.size();
+    enqueue({std::move(message), nullptr, nullptr, current_sub_, bytes});
+  }
+
+ private:
+  struct out_msg {
+    std::string head;
+    record_ptr body;
+    series_view* view;  // live messages: for conflation
+    std::int64_t sub;
+    std::size_t bytes;
+  };
+
+  void account(std::int64_t delta) {
+    queued_bytes_ = static_cast<std::size_t>(static_cast<std::int64_t>(queued_bytes_) + delta);
+    if (delta >= 0) {
+      ctx_.counters.queued_bytes.fetch_add(static_cast<std::uint64_t>(delta),
+                                           std::memory_order_relaxed);
+    } else {
+      ctx_.counters.queued_bytes.fetch_sub(static_cast<std::uint64_t>(-delta),
+                                           std::memory_order_relaxed);
+    }
+  }
+
+  void enqueue(out_msg&& m) {
+    account(static_cast<std::int64_t>(m.bytes));
+    outbox_.push_back(std::move(m));
+    do_write();
+  }
+
+  void do_write() {
+    if (writing_ || outbox_.empty() || closing_) return;
+    writing_ = true;
+    const out_msg& m = outbox_.front();
+    std::array<asio::const_buffer, 2> bufs{
+        asio::buffer(m.head), m.body ? asio::buffer(m.body->body) : asio::const_buffer()};
+    ws_.text(true);
+    ws_.async_write(bufs, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (!outbox_.empty()) {
+      account(-static_cast<std::int64_t>(outbox_.front().bytes));
+      outbox_.pop_front();
+    }
+    if (ec) return;
+    ctx_.counters.messages_sent.fetch_add(1, std::memory_order_relaxed);
+    if (lagged_ && outbox_.size() < ctx_.limits.queue_messages / 2 &&
+        queued_bytes_ < ctx_.limits.queue_bytes / 2) {
+      lagged_ = false;
+      for (auto& [id, sub] : subs_) {
+        current_sub_ = id;
+        sub->on_room(*this);
+        lagged_ = lagged_ || sub->has_lagged();
+      }
+    }
+    do_write();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return;  // closed, timed out, too big (Beast answered 1009), or reset
+    if (!ws_.got_text()) {
+      buffer_.consume(buffer_.size());
+      return bad({protocol::stream_error_code::binary_frame,
+                  "binary frames are not accepted; send JSON text",
+                  {}});
+    }
+    const auto data = buffer_.cdata();
+    const std::string_view text(static_cast<const char*>(data.data()), data.size());
+    auto parsed = protocol::parse_client_message(text, ctx_.limits.max_snapshot);
+    buffer_.consume(buffer_.size());
+    if (auto* e = std::get_if<protocol::stream_error>(&parsed)) return bad(std::move(*e));
+    auto& msg = std::get<protocol::client_message>(parsed);
+    if (auto* s = std::get_if<protocol::subscribe_request>(&msg)) {
+      subscribe(std::move(*s));
+    } else if (auto* u = std::get_if<protocol::unsubscribe_request>(&msg)) {
+      unsubscribe(u->id);
+    } else {
+      push_control("{\"type\":\"pong\"}");
+    }
+    if (!closing_) do_read();
+  }
+
+  void bad(protocol::stream_error e) {
+    ctx_.counters.bad_messages.fetch_add(1, std::memory_order_relaxed);
+    push_control(protocol::error_message(e));
+    if (++bad_ >= ctx_.limits.max_bad_messages) {
+      ctx_.counters.abuse_closes.fetch_add(1, std::memory_order_relaxed);
+      return close_with(websocket::close_code::policy_error, "too many bad messages");
+    }
+    do_read();
+  }
+
+  void subscribe(protocol::subscribe_request req) {
+    using protocol::stream_error_code;
+    const auto id = req.id;
+    if (subs_.contains(id)) {
+      return error({stream_error_code::duplicate_id,
+                    "subscription id " + std::to_string(id) + " is in use on this connection",
+                    id});
+    }
+    if (subs_.size() >= ctx_.limits.max_subscriptions) {
+      return error({stream_error_code::too_many_subscriptions,
+                    "at most " + std::to_string(ctx_.limits.max_subscriptions) +
+                        " subscriptions per connection",
+                    id});
+    }
+    if (!req.series.wildcard()) {
+      // Fields of an existing series are checked now; a series yet to come takes any.
+      if (const auto* s = ctx_.store.find(req.series.measurement, req.series.symbol)) {
+        for (const auto& f : req.fields) {
+          if (s->field_index(f) < 0) {
+            return error({stream_error_code::bad_field,
+                          "'" + f + "' is not a field of " + req.series.name(), id});
+          }
+        }
+      }
+    }
+    auto ref = std::make_shared<subscription_ref>();
+    ref->inbox = inbox_;
+    ref->id = id;
+    ref->spec = req.series;
+    ref->since_seq = req.since_seq;
+    if (req.series.wildcard()) {
+      std::string m;
+      protocol::append_message_head(m, "subscribed", id);
+      m += "\"series\":";
+      protocol::append_json_string(m, req.series.name());
+      m += '}';
+      push_control(std::move(m));
+    }
+    subs_.emplace(id, std::make_unique<subscription>(std::move(req), ref));
+    ctx_.counters.subscriptions.fetch_add(1, std::memory_order_relaxed);
+    hub* h = &ctx_.the_hub;
+    ctx_.ingest.post([h, ref] { h->subscribe(ref); });
+  }
+
+  void forget(subscription& sub) {
+    sub.ref()->active.store(false, std::memory_order_relaxed);
+    hub* h = &ctx_.the_hub;
+    ctx_.ingest.post([h, ref = sub.ref()] { h->unsubscribe(ref); });
+    ctx_.counters.subscriptions.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void unsubscribe(std::int64_t id) {
+    const auto it = subs_.find(id);
+    if (it == subs_.end()) {
+      return error({protocol::stream_error_code::unknown_id,
+                    "no subscription " + std::to_string(id) + " on this connection", id});
+    }
+    forget(*it->second);
+    // Its queued live messages go with it (the views they point to are freed).
+    const std::size_t keep_front = writing_ ? 1 : 0;
+    for (auto m = outbox_.begin() + static_cast<std::ptrdiff_t>(keep_front); m != outbox_.end();) {
+      if (m->sub == id && m->view != nullptr) {
+        account(-static_cast<std::int64_t>(m->bytes));
+        m = outbox_.erase(m);
+      } else {
+        ++m;
+      }
+    }
+    if (writing_ && !outbox_.empty() && outbox_.front().sub == id) outbox_.front().view = nullptr;
+    subs_.erase(it);
+    std::string m;
+    protocol::append_message_head(m, "unsubscribed", id);
+    m.back() = '}';
+    push_control(std::move(m));
+  }
+
+  void error(protocol::stream_error e) { push_control(protocol::error_message(e)); }
+
+  void drain() {
+    inbox_->take(drained_);
+    for (const inbox_entry& e : drained_) {
+      if (closing_) break;
+      const auto it = subs_.find(e.sub->id);
+      if (it == subs_.end() || it->second->ref() != e.sub) continue;  // unsubscribed since
+      current_sub_ = e.sub->id;
+      it->second->on_entry(e, *this);
+    }
+    drained_.clear();
+  }
+
+  void close_with(websocket::close_code code, const char* reason) {
+    if (closing_) return;
+    closing_ = true;
+    ws_.async_close(websocket::close_reason(code, reason),
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  stream_context& ctx_;
+  std::shared_ptr<void> slot_;
+  std::shared_ptr<session_inbox> inbox_;
+  beast::flat_buffer buffer_;
+  std::unordered_map<std::int64_t, std::unique_ptr<subscription>> subs_;
+  std::deque<out_msg> outbox_;
+  std::vector<inbox_entry> drained_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t bad_ = 0;
+  std::int64_t current_sub_ = -1;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool lagged_ = false;
+
+  friend struct stream_context;
+};
+
+void stream_context::add(const std::shared_ptr<ws_session>& s) {
+  std::lock_guard lock(mutex);
+  std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+  sessions.push_back(s);
+}
+
+void stream_context::close_all() {
+  std::lock_guard lock(mutex);
+  stopping = true;
+  for (auto& w : sessions) {
+    if (auto s = w.lock()) s->go_away();
+  }
+}
+
+void start_ws_session(tcp::socket&& socket,
+                      beast::http::request<beast::http::string_body>&& request,
+                      stream_context& ctx, std::shared_ptr<void> slot) {
+  auto s = std::make_shared<ws_session>(std::move(socket), ctx, std::move(slot));
+  {
+    std::lock_guard lock(ctx.mutex);
+    if (ctx.stopping) return;
+  }
+  ctx.add(s);
+  s->run(std::move(request));
+}
+
+}  // namespace tickring::server::stream
