@@ -33,11 +33,11 @@ run() {
 }
 
 case "${1:-all}" in
-  asan) run asan unit ;;
-  tsan) run tsan stress ;;
+  asan) run asan "unit|sanitized" ;;
+  tsan) run tsan "stress|sanitized" ;;
   all)
-    run asan unit
-    run tsan stress
+    run asan "unit|sanitized"
+    run tsan "stress|sanitized"
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2
