@@ -93,11 +93,13 @@ class series {
   const series_rows& rows() const { return *rows_; }
   series_rows& writer_rows() { return *rows_; }  // writer only
 
-  // Writer-private: the newest time ever put, for age-based retention.
-  time_ns newest_put = std::numeric_limits<time_ns>::min();
+  // Writer-private: the newest time ever put, for age-based retention. Written on every point,
+  // so it has a cache line of its own (the names below start the next one): a put must not
+  // invalidate the line that other threads' lookups compare names on.
+  alignas(64) time_ns newest_put = std::numeric_limits<time_ns>::min();
 
  private:
-  std::string measurement_;
+  alignas(64) std::string measurement_;
   std::string symbol_;
   std::vector<field_spec> fields_;
   std::unique_ptr<series_rows> rows_;
