@@ -54,9 +54,10 @@ inline std::int64_t interpolate(time_ns t, time_ns t_lo, time_ns t_hi, std::int6
 // three probes at most halve the range: O(log N) probes at worst, whatever the spacing (dense
 // points with far outliers make interpolation guess badly again and again); about 3 on evenly
 // spaced times.
+// `probes`, when given, counts the cells probed (for tests).
 template <std::size_t W>
 search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std::int64_t tail,
-                     bool stop_on_equal) {
+                     bool stop_on_equal, int* probes = nullptr) {
   std::int64_t lo = head - 1;
   std::int64_t hi = tail;
   time_ns t_lo = 0;
@@ -88,6 +89,7 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
     }
     mid = std::clamp(mid, lo + 1, hi - 1);
     ++step;
+    if (probes != nullptr) ++*probes;
     const probe r = probe_key(b, mid, k);
     if (r == probe::above || (r == probe::at && k.time > t)) {
       hi = mid;
