@@ -10,7 +10,8 @@
 //
 // Threads: put/remove/remove_lowest/capacity are for the one writer thread. size, get, find,
 // lowest, highest, committed_seq and iterate_backwards may run on any thread concurrently with
-// the writer; they never take a lock and never write memory the writer reads.
+// the writer; they never take a lock and never write memory the writer reads on its fast path
+// (a reader's hazard pointer is read only by reclaim passes).
 //
 // Guarantees
 // - put, remove, get, find and size are linearizable. Every change (insert, overwrite, remove)
