@@ -31,8 +31,17 @@ struct retired_item {
 
 std::atomic<hazard_record*> record_list{nullptr};
 
-std::mutex retire_mutex;                  // writers only
-std::vector<retired_item> retired_items;  // guarded by retire_mutex
+// Retired buffers not yet freed. At exit (after every other thread has been joined and the
+// main thread's guards are gone), whatever no hazard pointer holds is freed, so that a leak
+// checker sees no buffer lost because no pass ran after the last retirement.
+struct retired_list {
+  std::vector<retired_item> items;
+  ~retired_list();
+};
+
+std::mutex retire_mutex;     // writers only
+retired_list retired_list_;  // guarded by retire_mutex
+std::vector<retired_item>& retired_items = retired_list_.items;
 std::atomic<std::size_t> pending_count{0};
 std::atomic<std::size_t> pending_bytes{0};
 
@@ -110,6 +119,10 @@ std::size_t reclaim_locked() {
   pending_count.store(keep, std::memory_order_relaxed);
   pending_bytes.store(bytes, std::memory_order_relaxed);
   return freed;
+}
+
+retired_list::~retired_list() {
+  reclaim_locked();
 }
 
 }  // namespace

@@ -115,9 +115,10 @@ TEST(Reclaim, PendingBytesReturnToZeroUnderSteadyFeedWithReaders) {
   stop.store(true);
   for (auto& th : readers)
     th.join();
-  std::printf("%zu passes: %zu buffers awaiting a pass in all, %zu passes left none, at most %zu "
-              "held by readers after a pass\n",
-              passes, retired_before, zeros, max_held);
+  std::printf(
+      "%zu passes: %zu buffers awaiting a pass in all, %zu passes left none, at most %zu "
+      "held by readers after a pass\n",
+      passes, retired_before, zeros, max_held);
   EXPECT_GT(retired_before, passes / 4) << "the feed retired too few buffers to prove anything";
   // A pass finds a reader inside a buffer it just outgrew now and then (how often depends on the
   // scheduling); what matters is that the pending bytes keep coming back to zero.

@@ -72,7 +72,10 @@ TEST(TimeSortedArrayTimes, RandomEpochTimesAndExtremeOutliers) {
   ring r(2);
   std::map<time_ns, std::uint64_t> model;
   const time_ns extremes[] = {std::numeric_limits<time_ns>::min(),
-                              std::numeric_limits<time_ns>::min() + 1, -kEpochNs, 0, kEpochNs * 5,
+                              std::numeric_limits<time_ns>::min() + 1,
+                              -kEpochNs,
+                              0,
+                              kEpochNs * 5,
                               kMaxTime - 1};
   for (const time_ns t : extremes) {
     r.put(t, 7);
