@@ -13,6 +13,9 @@ bool is_read(const op& o) {
 // any other seq names a change that did not produce this content (e.g. a removal not yet
 // committed). Independent of the state, so it holds in every S_j or in none.
 bool seq_fits(const op& o, const writer_replay& w) {
+  if (o.kind != op_kind::get && o.kind != op_kind::lowest && o.kind != op_kind::highest) {
+    return true;
+  }
   return o.value == kAbsent || o.value == kTorn || w.seq_of(o.value) == o.seq;
 }
 
