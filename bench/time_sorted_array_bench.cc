@@ -16,7 +16,8 @@
 //   every call shifts N/2 + 1 cells; ns_per_shifted_cell is the cost of one step of that.
 // Readers alone:
 // - get/N/spacing: get of random present times; spacing:0 even (typical ticks, the case the
-//   interpolation search is built for), spacing:1 exponential gaps of the same mean.
+//   interpolation search is built for), spacing:1 exponential gaps of the same mean, spacing:2
+//   epoch-nanosecond times with 64 far outliers above them (DESIGN.md §7: skewed times).
 // - backward_step/N: walk the whole ring newest first; ns_per_step is the §7 figure.
 // - newest_100/N: open an iterator and take 100 steps (the HTTP "newest 100" query).
 // Readers under a writer:
@@ -104,16 +105,26 @@ struct split_mix {
   }
 };
 
-enum class spacing { even = 0, exponential = 1 };
+// outliers: epoch-nanosecond times, evenly spaced, with the last 64 far above the rest (1e15 ns
+// apart): interpolation guesses badly, round after round, unless it falls back to bisection.
+enum class spacing { even = 0, exponential = 1, outliers = 2 };
+constexpr time_ns kEpochBase = 1'700'000'000'000'000'000;
+constexpr std::int64_t kOutliers = 64;
 
 std::vector<time_ns> make_times(std::int64_t n, spacing sp) {
   std::vector<time_ns> times(static_cast<std::size_t>(n));
   std::mt19937_64 gen(42);
   std::exponential_distribution<double> gap(1.0 / static_cast<double>(kSpacing));
-  time_ns now = 0;
-  for (auto& t : times) {
-    t = now;
-    now += sp == spacing::even ? kSpacing : std::max<time_ns>(1, std::llround(gap(gen)));
+  time_ns now = sp == spacing::outliers ? kEpochBase : 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    times[static_cast<std::size_t>(i)] = now;
+    if (sp == spacing::exponential) {
+      now += std::max<time_ns>(1, std::llround(gap(gen)));
+    } else if (sp == spacing::outliers && i >= n - kOutliers - 1) {
+      now += 1'000'000'000'000'000;
+    } else {
+      now += kSpacing;
+    }
   }
   return times;
 }
@@ -494,7 +505,7 @@ BENCHMARK(append_presized);
 BENCHMARK(append_retained)->Arg(1024)->Arg(kRetained);
 BENCHMARK(prepend_growth);
 BENCHMARK(middle_insert)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
-BENCHMARK(get_random)->ArgsProduct({{1024, kMillion}, {0, 1}})->ArgNames({"size", "spacing"});
+BENCHMARK(get_random)->ArgsProduct({{1024, kMillion}, {0, 1, 2}})->ArgNames({"size", "spacing"});
 BENCHMARK(backward_step)->Arg(kMillion)->Unit(benchmark::kMillisecond);
 BENCHMARK(newest_100)->Arg(kMillion);
 BENCHMARK(readers_under_writer)

@@ -1,6 +1,6 @@
 // The storage of one TimeSortedArray generation: a header line plus a power-of-two ring of
 // cells. A buffer is created by the writer, published with one pointer store, and once
-// outgrown retired to epoch reclamation; it is never resized in place.
+// outgrown retired to hazard-pointer reclamation (reclaim.h); it is never resized in place.
 //
 // Header fields and who writes them (the writer, always; readers only load):
 // - head, tail: the logical positions [head, tail) in use. tail is stored (release) after the
@@ -54,9 +54,11 @@ struct ring_buffer {
     committed.store(s, std::memory_order_release);
   }
 
+  static std::size_t bytes(std::size_t capacity) {
+    return sizeof(ring_buffer) + capacity * sizeof(cell<Words>);
+  }
   static ring_buffer* create(std::size_t capacity) {
-    const std::size_t bytes = sizeof(ring_buffer) + capacity * sizeof(cell<Words>);
-    void* mem = ::operator new (bytes, std::align_val_t{kCacheLine});
+    void* mem = ::operator new (bytes(capacity), std::align_val_t{kCacheLine});
     auto* b = new (mem) ring_buffer;
     b->mask = static_cast<std::int64_t>(capacity) - 1;
     b->cells = reinterpret_cast<cell<Words>*>(static_cast<char*>(mem) + sizeof(ring_buffer));

@@ -5,7 +5,12 @@
 // - `write_cell` / `set_version` are called by the array's one writer only.
 // - `read_key` / `seqlock_read` may be called by any thread at any time; they return a copy
 //   that existed at one instant (never torn). They retry only while the writer is inside one
-//   cell write (a few stores), never for the length of a whole array operation.
+//   cell write (a few stores, plus the commit stores of an overwrite or a removal; see
+//   write_cell), never for the length of a whole array operation.
+// - Progress: non-blocking except against a writer preempted mid-cell. A reader that meets the
+//   writing bit has to wait for that one cell; it spins kSpinsBeforeYield times and then
+//   yields its time slice on every further retry, so a descheduled writer costs the reader
+//   scheduler round trips, not a burnt core. Everything else a reader does is lock-free.
 //
 // Why every word is atomic: a seqlock reader reads the payload speculatively while the writer
 // may store to it; with plain loads that is a data race (undefined behaviour), so the words are
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 namespace tickring::core {
 
@@ -75,6 +81,9 @@ constexpr bool visible_at(std::uint64_t v, seq_no committed) {
   }
   return false;
 }
+// A version seen with its writing bit clear was stored after its change's commit for
+// overwrites and removals (write_cell/set_version run the commit inside), so only an insert can
+// be seen uncommitted, and no reader ever returns a sequence number above committed_seq().
 // Whether `visible_at` needs the commit sequence to decide for `v`.
 constexpr bool depends_on_commit(std::uint64_t v, seq_no committed) {
   const change_kind k = version_kind(v);
@@ -103,6 +112,21 @@ inline void cpu_relax() {
 #endif
 }
 
+// A cell write is a handful of stores (~10 ns); this many pause-spins (~1-4 us) outlast it
+// many times over, so a reader still waiting after them is facing a writer that was
+// descheduled mid-cell: it yields instead of burning the core the writer may need.
+inline constexpr int kSpinsBeforeYield = 128;
+
+// Waits one round for a cell whose writing bit is set: spin first, then yield.
+inline void wait_for_writer(int& spins) {
+  if (spins < kSpinsBeforeYield) {
+    ++spins;
+    cpu_relax();
+  } else {
+    std::this_thread::yield();
+  }
+}
+
 // What a search probe needs of a cell: no payload.
 struct cell_key {
   std::uint64_t version;
@@ -115,10 +139,11 @@ struct cell_key {
 // while the writer is inside one cell write.
 template <std::size_t Words, class Load>
 inline std::uint64_t seqlock_read(const cell<Words>& c, Load&& load) {
+  int spins = 0;
   for (;;) {
     const std::uint64_t v1 = c.version.load(std::memory_order_acquire);
     if (v1 & kWritingBit) {
-      cpu_relax();
+      wait_for_writer(spins);
       continue;
     }
     load();
@@ -146,11 +171,17 @@ struct cell_copy {
   std::uint64_t words[Words];
 };
 
-// Writer only. `version` must differ from the cell's current version unless only the version
-// changes (see set_version).
-template <std::size_t Words>
+struct no_commit {
+  void operator()() const {}
+};
+
+// Writer only. `version` must differ from the cell's current version. `inside` runs after the
+// payload stores and before the version store, while the writing bit is set: an overwrite
+// commits its sequence number there, so no reader can copy the new content (and its sequence
+// number) before committed_seq() covers it.
+template <std::size_t Words, class Inside = no_commit>
 inline void write_cell(cell<Words>& c, std::uint64_t version, std::int64_t pos, time_ns time,
-                       const std::uint64_t* words) {
+                       const std::uint64_t* words, Inside&& inside = {}) {
   c.version.store(c.version.load(std::memory_order_relaxed) | kWritingBit,
                   std::memory_order_relaxed);
 #ifndef TICKRING_TSAN
@@ -160,13 +191,21 @@ inline void write_cell(cell<Words>& c, std::uint64_t version, std::int64_t pos, 
   c.time.store(time, kPayloadStore);
   for (std::size_t i = 0; i < Words; ++i)
     c.words[i].store(words[i], kPayloadStore);
+  inside();
   c.version.store(version, std::memory_order_release);
 }
 
-// Writer only: changes the kind/sequence of a cell whose payload stays as it is (a removal). A
-// reader that straddles the store sees two versions and retries.
-template <std::size_t Words>
-inline void set_version(cell<Words>& c, std::uint64_t version) {
+// Writer only: changes the kind/sequence of a cell whose payload stays as it is (a removal),
+// running `inside` (the removal's commit) while the writing bit is set, for the same reason as
+// write_cell. A reader that straddles it sees the writing bit or two versions and retries.
+template <std::size_t Words, class Inside = no_commit>
+inline void set_version(cell<Words>& c, std::uint64_t version, Inside&& inside = {}) {
+  c.version.store(c.version.load(std::memory_order_relaxed) | kWritingBit,
+                  std::memory_order_relaxed);
+#ifndef TICKRING_TSAN
+  std::atomic_thread_fence(std::memory_order_release);
+#endif
+  inside();
   c.version.store(version, std::memory_order_release);
 }
 

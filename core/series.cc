@@ -20,10 +20,11 @@ class rows_impl final : public series_rows {
   bool find(time_ns t, stored_point& out) const override {
     return ring_.find_raw(t, out.time, out.seq, out.words.data());
   }
-  bool lowest(stored_point& out) const override { return copy(ring_.lowest(), out); }
+  bool lowest(stored_point& out) const override {
+    return ring_.lowest_raw(out.time, out.seq, out.words.data());
+  }
   bool highest(stored_point& out) const override {
-    auto it = ring_.iterate_backwards();
-    return it.next_raw(out.time, out.seq, out.words.data());
+    return ring_.highest_raw(out.time, out.seq, out.words.data());
   }
   void scan_backward(time_ns to, point_visitor visit, void* context) const override {
     stored_point p;

@@ -109,15 +109,17 @@ class series {
   // Writer only: continue numbering after `s` (journal replay restores the sequence).
   void restore_change_seq(seq_no s) { change_seq_.store(s, std::memory_order_release); }
 
-  // Writer-private: the newest time ever put, for age-based retention.
-  time_ns newest_put = std::numeric_limits<time_ns>::min();
+  // Writer-private: the newest time ever put, for age-based retention. Written on every point,
+  // so it has a cache line of its own with change_seq_ (the names below start the next one):
+  // a put must not invalidate the line that other threads' lookups compare names on.
+  alignas(64) time_ns newest_put = std::numeric_limits<time_ns>::min();
 
  private:
-  std::string measurement_;
+  std::atomic<seq_no> change_seq_{0};
+  alignas(64) std::string measurement_;
   std::string symbol_;
   std::vector<field_spec> fields_;
   std::unique_ptr<series_rows> rows_;
-  std::atomic<seq_no> change_seq_{0};
 };
 
 }  // namespace tickring::core

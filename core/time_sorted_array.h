@@ -10,7 +10,8 @@
 //
 // Threads: put/remove/remove_lowest/capacity are for the one writer thread. size, get, find,
 // lowest, highest, committed_seq and iterate_backwards may run on any thread concurrently with
-// the writer; they never take a lock and never write memory the writer reads.
+// the writer; they never take a lock and never write memory the writer reads on its fast path
+// (a reader's hazard pointer is read only by reclaim passes).
 //
 // Guarantees
 // - put, remove, get, find and size are linearizable. Every change (insert, overwrite, remove)
@@ -19,7 +20,13 @@
 //   size() does not count yet.
 // - The backward iterator yields strictly decreasing times; it never skips a time present for
 //   its whole life; every (time, value) it yields was present at some instant of its life.
-//   lowest()/highest() return a point that was present at some instant of the call.
+// - lowest()/highest() are linearizable: they return the point that was the lowest/newest at
+//   one instant of the call (or nothing, if the array was empty at one instant).
+// - A returned seq is never above committed_seq() (overwrites and removals commit inside their
+//   cell's seqlock; an insert is returned only once committed).
+// - Progress: readers are non-blocking except against a writer preempted mid-cell (see
+//   ring_cell.h: a reader waits for that one cell, spinning briefly, then yielding). lowest()
+//   and highest() retry while commits land at their end of the ring during their few loads.
 //
 // Layout: a power-of-two ring of cells (ring_cell.h) addressed by 64-bit logical positions
 // [head, tail) that never wrap (slot = pos & mask); each cell remembers its position, so a
@@ -31,13 +38,15 @@
 // Removal is logical (the cell's kind becomes "remove"); removing the lowest point advances the
 // head; a dead cell is reused by the next insert just above it, and dropped when the ring is
 // reallocated. Growth copies the live cells into a buffer twice the size, publishes it with one
-// pointer store and retires the old one to epoch-based reclamation (epoch.h).
+// pointer store and retires the old one to hazard-pointer reclamation (reclaim.h): a reader
+// protects the one buffer it reads, so a stalled reader pins at most that buffer.
 //
 // Cost: put at either end O(1) amortised; put in the middle O(distance to the nearest dead cell
 // below it, else to the head); growth O(N). remove O(log N) (O(1) for the lowest or highest
-// time). get/find O(log N) with interpolation first (O(log log N) probes on evenly spaced
-// times). Iterator: O(log N) to start at `to`, O(1) per step. size O(1).
-// Memory: sizeof(V) rounded up to 8 bytes + 24 bytes per cell; capacity is a power of two.
+// time). get/find O(log N) probes at worst (interpolation first, about 3 probes on evenly
+// spaced times; a round that fails to halve the range is followed by a bisection). Iterator: O(log
+// N) to start at `to`, O(1) per step. size O(1). Memory: sizeof(V) rounded up to 8 bytes + 24 bytes
+// per cell; capacity is a power of two.
 #pragma once
 
 #include <algorithm>
@@ -49,7 +58,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "core/epoch.h"
+#include "core/reclaim.h"
 #include "core/ring_buffer.h"
 #include "core/ring_cell.h"
 
@@ -90,17 +99,17 @@ class time_sorted_array {
 
   // ---- any thread -----------------------------------------------------------------------
   [[nodiscard]] std::size_t size() const {
-    epoch_guard g;
-    return load()->live_count();
+    hazard_guard g;
+    return load(g)->live_count();
   }
   // Bytes of the current buffer (header + cells).
   [[nodiscard]] std::size_t buffer_bytes() const {
-    epoch_guard g;
-    return sizeof(buffer) + load()->capacity() * kBytesPerCell;
+    hazard_guard g;
+    return buffer::bytes(load(g)->capacity());
   }
   [[nodiscard]] seq_no committed_seq() const {
-    epoch_guard g;
-    return load()->committed.load(std::memory_order_acquire);
+    hazard_guard g;
+    return load(g)->committed.load(std::memory_order_acquire);
   }
   [[nodiscard]] std::optional<V> get(time_ns t) const {
     entry e;
@@ -119,6 +128,9 @@ class time_sorted_array {
   bool find_raw(time_ns t, time_ns& time, seq_no& seq, void* value) const;
   [[nodiscard]] std::optional<entry> lowest() const;
   [[nodiscard]] std::optional<entry> highest() const;
+  // The same, writing the value's bytes (sizeof(V)) to `value`; false when empty.
+  bool lowest_raw(time_ns& time, seq_no& seq, void* value) const;
+  bool highest_raw(time_ns& time, seq_no& seq, void* value) const;
   // Newest first, starting at the newest time <= `to`.
   [[nodiscard]] backward_iterator iterate_backwards(time_ns to = kMaxTime) const {
     return backward_iterator(*this, to);
@@ -142,7 +154,7 @@ class time_sorted_array {
   [[nodiscard]] std::size_t writer_size() const { return live_; }
 
  private:
-  const buffer* load() const { return buf_.load(std::memory_order_seq_cst); }
+  const buffer* load(hazard_guard& g) const { return g.protect(buf_); }
   buffer* own() const { return buf_.load(std::memory_order_relaxed); }
   static entry to_entry(const copy_t& c) {
     entry e{c.time, {}, ring_detail::version_seq(c.version)};
@@ -180,9 +192,12 @@ class time_sorted_array {
   }
   buffer* make_room(buffer* b);
 
-  std::atomic<buffer*> buf_;
-  seq_no next_seq_ = 1;     // writer only
-  std::uint64_t live_ = 0;  // writer only: live points
+  // Every reader loads buf_ first; the writer's counters change on every put. Each on its own
+  // cache line, so that a put does not invalidate the line every reader starts from.
+  alignas(ring_detail::kCacheLine) std::atomic<buffer*> buf_;
+  alignas(ring_detail::kCacheLine) seq_no next_seq_ = 1;  // writer only
+  std::uint64_t live_ = 0;                                // writer only: live points
+  char pad_[ring_detail::kCacheLine - sizeof(seq_no) - sizeof(std::uint64_t)] = {};
 };
 
 }  // namespace tickring::core

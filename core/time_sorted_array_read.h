@@ -30,13 +30,34 @@ struct search_result {
   std::int64_t exact;  // a position read holding exactly t, or kNoPosition
 };
 
-// Finds the boundary for `t` in [head, tail). Probes: one anchor inside each end, then
-// interpolation, each guess followed by a probe sqrt(range) further toward t (so an uneven
-// spacing narrows the range geometrically instead of by one cell), bisection for small
-// ranges. O(log N) probes at worst; about 3 on evenly spaced times.
+// Where `t` falls between t_lo and t_hi, scaled to [0, span]. REQUIRES: t_lo < t_hi.
+// Computed without undefined behaviour on any int64 times: the differences are taken in uint64
+// (exact, t_hi - t_lo < 2^64), the denominator is >= 1 so the quotient is never 0/0 or x/0 even
+// where two distinct nanosecond times round to the same double (they do above 2^53, e.g. any
+// epoch-nanosecond time today), and num <= den keeps the fraction in [0, 1] because rounding to
+// double is monotone; so the result converts to int64 safely.
+inline std::int64_t interpolate(time_ns t, time_ns t_lo, time_ns t_hi, std::int64_t span) {
+  if (t <= t_lo) return 0;
+  if (t >= t_hi) return span;
+  const double num =
+      static_cast<double>(static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(t_lo));
+  const double den =
+      static_cast<double>(static_cast<std::uint64_t>(t_hi) - static_cast<std::uint64_t>(t_lo));
+  const double frac = num / den;
+  return std::min(span, static_cast<std::int64_t>(frac * static_cast<double>(span)));
+}
+
+// Finds the boundary for `t` in [head, tail). Probes: one anchor inside each end, then rounds
+// of interpolation, each guess followed by a probe sqrt(range) further toward t (so an uneven
+// spacing narrows the range geometrically instead of by one cell), and bisection for small
+// ranges. A round that did not at least halve the range is followed by one bisection, so every
+// three probes at most halve the range: O(log N) probes at worst, whatever the spacing (dense
+// points with far outliers make interpolation guess badly again and again); about 3 on evenly
+// spaced times.
+// `probes`, when given, counts the cells probed (for tests).
 template <std::size_t W>
 search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std::int64_t tail,
-                     bool stop_on_equal) {
+                     bool stop_on_equal, int* probes = nullptr) {
   std::int64_t lo = head - 1;
   std::int64_t hi = tail;
   time_ns t_lo = 0;
@@ -45,7 +66,9 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
   bool known_hi = false;
   const std::int64_t gap = std::min(kAnchorGap, (tail - head) / 4);
   int step = 0;
-  std::int64_t bracket = 0;  // pending bracket probe distance (+ up, - down), 0 if none
+  std::int64_t bracket = 0;      // pending bracket probe distance (+ up, - down), 0 if none
+  std::int64_t round_range = 0;  // the range when the current interpolation round began
+  bool bisect_next = false;
   cell_key k;
   while (hi - lo > 1) {
     std::int64_t mid;
@@ -56,16 +79,17 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
     } else if (bracket != 0) {
       mid = (bracket > 0 ? lo : hi) + bracket;
       bracket = 0;
-    } else if (known_lo && known_hi && t_hi > t_lo && hi - lo > kSmallRange) {
-      const double frac = (static_cast<double>(t) - static_cast<double>(t_lo)) /
-                          (static_cast<double>(t_hi) - static_cast<double>(t_lo));
-      mid = lo + static_cast<std::int64_t>(frac * static_cast<double>(hi - lo));
+    } else if (!bisect_next && known_lo && known_hi && t_hi > t_lo && hi - lo > kSmallRange) {
+      round_range = hi - lo;
+      mid = lo + interpolate(t, t_lo, t_hi, hi - lo);
       bracket = static_cast<std::int64_t>(std::sqrt(static_cast<double>(hi - lo)));
     } else {
       mid = lo + (hi - lo) / 2;
+      bisect_next = false;
     }
     mid = std::clamp(mid, lo + 1, hi - 1);
     ++step;
+    if (probes != nullptr) ++*probes;
     const probe r = probe_key(b, mid, k);
     if (r == probe::above || (r == probe::at && k.time > t)) {
       hi = mid;
@@ -79,16 +103,24 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
     } else {
       return {hi, mid};
     }
+    if (round_range != 0 && bracket == 0) {  // an interpolation round ended
+      bisect_next = 2 * (hi - lo) > round_range;
+      round_range = 0;
+    }
   }
   return {hi, kNoPosition};
 }
+
+// lowest()/highest() skip at most this many invisible cells at their end before they give up
+// and retry: between changes the end cells are live, so more means a change in flight.
+inline constexpr int kMaxEndSkips = 8;
 
 }  // namespace ring_detail
 
 template <class V>
 bool time_sorted_array<V>::find_raw(time_ns t, time_ns& time, seq_no& seq, void* value) const {
-  epoch_guard g;
-  const buffer* b = load();
+  hazard_guard g;
+  const buffer* b = load(g);
   std::int64_t head = b->head.load(std::memory_order_acquire);
   const std::int64_t tail = b->tail.load(std::memory_order_acquire);
   seq_no committed = b->committed.load(std::memory_order_acquire);
@@ -114,40 +146,139 @@ bool time_sorted_array<V>::find_raw(time_ns t, time_ns& time, seq_no& seq, void*
   }
 }
 
+// lowest_raw / highest_raw: why an answer is linearizable. Let c be the committed sequence read
+// first. Every change takes effect at its commit (an overwrite and a removal commit inside their
+// cell's seqlock, see time_sorted_array_write.h), so if committed still reads c at the end, the
+// map was S(c) throughout the call. The scan starts at the end it was loaded at (head h for
+// lowest, tail-1 for highest) and moves inward to the first cell visible in S(c), at p, holding
+// T. Suppose some L in S(c) lies beyond T (below it for lowest). At the instant p was read, the
+// cells were sorted, so L sat between p and the end: either in a cell the scan skipped, which it
+// re-reads afterwards and finds with the same version (a cell never returns to a version, so
+// it held the skipped content at that instant, not L), or beyond the end it loaded, so the end
+// moved outward and then, for lowest, back in (the head only rises after a removal commits,
+// which would change c; the tail never shrinks). The end is re-read too. Anything changed:
+// retry. A bare upward scan without these checks returned a point that was never the lowest (a
+// middle insert moves the lowest point toward the head past the reader), and a cached tail with
+// a skipped dead cell returned a point older than the newest.
+template <class V>
+bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) const {
+  hazard_guard g;
+  const buffer* b = load(g);
+  ring_detail::cell_key k;
+#ifdef TICKRING_RING_FAULT_UNCHECKED_ENDS
+  // Deliberate fault, defined only by tests/linearizability's broken-ring test: the former
+  // lowest(), a scan up from the head with no re-check.
+  {
+    const std::int64_t head = b->head.load(std::memory_order_acquire);
+    const std::int64_t tail = b->tail.load(std::memory_order_acquire);
+    seq_no committed = b->committed.load(std::memory_order_acquire);
+    for (std::int64_t p = head; p < tail; ++p) {
+      const auto r = read_full(*b, p, k, value);
+      if (r == ring_detail::probe::below) continue;
+      if (r == ring_detail::probe::above) break;
+      if (ring_detail::depends_on_commit(k.version, committed)) {
+        committed = b->committed.load(std::memory_order_acquire);
+      }
+      if (ring_detail::visible_at(k.version, committed)) {
+        time = k.time;
+        seq = ring_detail::version_seq(k.version);
+        return true;
+      }
+    }
+    return false;
+  }
+#endif
+  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  for (;;) {
+    const seq_no c = b->committed.load(std::memory_order_acquire);
+    const std::int64_t head = b->head.load(std::memory_order_acquire);
+    const std::int64_t tail = b->tail.load(std::memory_order_acquire);
+    int n = 0;
+    bool found = false;
+    std::int64_t p = head;
+    for (; p < tail && n < ring_detail::kMaxEndSkips; ++p) {
+      if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
+      if (ring_detail::visible_at(k.version, c)) {
+        found = true;
+        break;
+      }
+      skipped[n++] = k.version;
+    }
+    if (!found && p < tail) continue;  // a change in flight at the head: look again
+    bool same = true;
+    for (int i = 0; i < n && same; ++i)
+      same = b->at(head + i).version.load(std::memory_order_acquire) == skipped[i];
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!same || b->head.load(std::memory_order_acquire) != head) continue;
+    if (found) {
+      if (b->committed.load(std::memory_order_acquire) != c) continue;
+      time = k.time;
+      seq = ring_detail::version_seq(k.version);
+      return true;
+    }
+    // Nothing visible: empty in S(c), if c still stands and its count says so.
+    const std::uint64_t live = b->live[c & 1].load(std::memory_order_acquire);
+    if (b->committed.load(std::memory_order_acquire) == c && live == 0) return false;
+  }
+}
+
+template <class V>
+bool time_sorted_array<V>::highest_raw(time_ns& time, seq_no& seq, void* value) const {
+#ifdef TICKRING_RING_FAULT_UNCHECKED_ENDS
+  // Deliberate fault (see lowest_raw): the former highest(), the iterator's first step.
+  return iterate_backwards().next_raw(time, seq, value);
+#endif
+  hazard_guard g;
+  const buffer* b = load(g);
+  ring_detail::cell_key k;
+  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  for (;;) {
+    const seq_no c = b->committed.load(std::memory_order_acquire);
+    const std::int64_t tail = b->tail.load(std::memory_order_acquire);
+    const std::int64_t head = b->head.load(std::memory_order_acquire);
+    int n = 0;
+    bool found = false;
+    std::int64_t p = tail - 1;
+    for (; p >= head && n < ring_detail::kMaxEndSkips; --p) {
+      if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
+      if (ring_detail::visible_at(k.version, c)) {
+        found = true;
+        break;
+      }
+      skipped[n++] = k.version;
+    }
+    if (!found && p >= head) continue;  // a change in flight at the tail: look again
+    bool same = true;
+    for (int i = 0; i < n && same; ++i)
+      same = b->at(tail - 1 - i).version.load(std::memory_order_acquire) == skipped[i];
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!same || b->tail.load(std::memory_order_acquire) != tail) continue;
+    if (found) {
+      if (b->committed.load(std::memory_order_acquire) != c) continue;
+      time = k.time;
+      seq = ring_detail::version_seq(k.version);
+      return true;
+    }
+    const std::uint64_t live = b->live[c & 1].load(std::memory_order_acquire);
+    if (b->committed.load(std::memory_order_acquire) == c && live == 0) return false;
+  }
+}
+
 template <class V>
 auto time_sorted_array<V>::lowest() const -> std::optional<entry> {
-  epoch_guard g;
-  const buffer* b = load();
-  const std::int64_t head = b->head.load(std::memory_order_acquire);
-  const std::int64_t tail = b->tail.load(std::memory_order_acquire);
-  seq_no committed = b->committed.load(std::memory_order_acquire);
   entry e;
-  ring_detail::cell_key k;
-  for (std::int64_t p = head; p < tail; ++p) {
-    const auto r = read_full(*b, p, k, &e.value);
-    if (r == ring_detail::probe::below) continue;
-    if (r == ring_detail::probe::above) break;
-    if (ring_detail::depends_on_commit(k.version, committed)) {
-      committed = b->committed.load(std::memory_order_acquire);
-    }
-    if (ring_detail::visible_at(k.version, committed)) {
-      e.time = k.time;
-      e.seq = ring_detail::version_seq(k.version);
-      return e;
-    }
-  }
+  if (lowest_raw(e.time, e.seq, &e.value)) return e;
   return std::nullopt;
 }
 
 template <class V>
 auto time_sorted_array<V>::highest() const -> std::optional<entry> {
   entry e;
-  auto it = iterate_backwards();
-  if (it.next(e)) return e;
+  if (highest_raw(e.time, e.seq, &e.value)) return e;
   return std::nullopt;
 }
 
-// Newest-first iterator. Holds an epoch guard for its life (it pins its buffer): create it,
+// Newest-first iterator. Holds a hazard pointer for its life (it pins its buffer): create it,
 // walk it, drop it; never keep one across an asynchronous wait. Not movable.
 template <class V>
 class time_sorted_array<V>::backward_iterator {
@@ -185,7 +316,7 @@ class time_sorted_array<V>::backward_iterator {
  private:
   friend class time_sorted_array;
   backward_iterator(const time_sorted_array& a, time_ns to)
-      : b_(a.load()),
+      : b_(a.load(guard_)),
         head_(b_->head.load(std::memory_order_acquire)),
         last_(to),
         committed_(b_->committed.load(std::memory_order_acquire)) {
@@ -195,7 +326,7 @@ class time_sorted_array<V>::backward_iterator {
       pos_ = ring_detail::search(*b_, to, head_, tail, false).hi - 1;
   }
 
-  epoch_guard guard_;  // first member: taken before the buffer pointer is loaded
+  hazard_guard guard_;  // first member: protects the buffer pointer loaded next
   const buffer* b_;
   std::int64_t head_;
   std::int64_t pos_ = 0;

@@ -1,12 +1,16 @@
 // Writer side of time_sorted_array (included by time_sorted_array.h; not a public header).
 //
-// Every change follows the same order, which the readers' proofs rely on:
+// Every insert follows the same order, which the readers' proofs rely on:
 //   1. write the affected cells (each under its seqlock), shifting toward the head if needed;
 //   2. publish head/tail if the range grew;
 //   3. commit: store the live count for this sequence number, then the sequence number.
-// Removal only rewrites a version (the payload stays, so a reader that sees the removal before
-// its commit still answers with the old value); the head advances past dead cells after the
-// commit. Invariant kept between changes: the cell at the head is live (or the ring is empty).
+// An overwrite and a removal change one cell in place and commit *inside* that cell's seqlock
+// (between setting the writing bit and storing the new version): a reader either copies the
+// old content, before the commit, or the new one, after it, so the sequence number it returns
+// is always covered by committed_seq() (the stream's gap-free numbering relies on that) and
+// every change takes effect at its commit. Removal only rewrites a version (the payload stays);
+// the head advances past dead cells after the commit. Invariant kept between changes: the cell
+// at the head is live (or the ring is empty).
 #pragma once
 
 namespace tickring::core {
@@ -67,7 +71,7 @@ auto time_sorted_array<V>::make_room(buffer* b) -> buffer* {
   nb->tail.store(q, std::memory_order_relaxed);
   nb->commit(committed, live_);
   buf_.store(nb, std::memory_order_seq_cst);
-  epoch_retire(b, &buffer::destroy_erased);
+  reclaim_retire(b, buffer::bytes(b->capacity()), &buffer::destroy_erased);
   return nb;
 }
 
@@ -108,8 +112,15 @@ auto time_sorted_array<V>::put(time_ns t, const V& value) -> put_result {
       write_new(pos);
       return inserted();
     }
+#ifdef TICKRING_RING_FAULT_SEQ_BEFORE_COMMIT
+    // Deliberate fault, defined only by tests/linearizability's broken-ring test: the old
+    // order, the overwrite's version (and sequence number) visible before its commit.
     ring_detail::write_cell(b->at(pos), make_version(s, kind::overwrite), pos, t, w);
     commit(b, s, 0);
+#else
+    ring_detail::write_cell(b->at(pos), make_version(s, kind::overwrite), pos, t, w,
+                            [&] { commit(b, s, 0); });
+#endif
     return put_result{put_outcome::overwritten, s};
   };
 
@@ -191,8 +202,14 @@ std::optional<seq_no> time_sorted_array<V>::remove(time_ns t) {
   }
   if (ring_detail::is_dead(*b, p)) return std::nullopt;
   const seq_no s = next_seq_++;
-  ring_detail::set_version(b->at(p), ring_detail::make_version(s, kind::remove));
+#ifdef TICKRING_RING_FAULT_SEQ_BEFORE_COMMIT
+  // Deliberate fault (see overwrite_at): the removal's number visible before its commit.
+  b->at(p).version.store(ring_detail::make_version(s, kind::remove), std::memory_order_release);
   commit(b, s, -1);
+#else
+  ring_detail::set_version(b->at(p), ring_detail::make_version(s, kind::remove),
+                           [&] { commit(b, s, -1); });
+#endif
   if (p == head) {
     std::int64_t h = head + 1;
     while (h < tail && ring_detail::is_dead(*b, h))

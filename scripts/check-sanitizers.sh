@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the sanitizer configurations of CMakePresets.json:
-#   asan  AddressSanitizer + UndefinedBehaviorSanitizer, Debug; runs the `unit` tests;
+#   asan  AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow, which
+#         -fsanitize=undefined leaves out), Debug; runs the `unit` tests;
 #   tsan  ThreadSanitizer, RelWithDebInfo; runs the `stress` tests (the ring's stress tests,
 #         the linearizability runs of the real ring, and the broken-ring detection run).
 # Neither builds server/ or bench/ (the presets turn them off). Exits non-zero on the first

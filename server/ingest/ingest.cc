@@ -6,9 +6,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 #include <vector>
 
+#include "core/reclaim.h"
 #include "server/ingest/demo_feed.h"
 #include "server/ingest/feed_session.h"
 
@@ -41,6 +43,16 @@ struct ingest_service::impl {
   void prune() {
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
   }
+  // Frees ring buffers that were outgrown while a reader held them (core/reclaim.h), also
+  // when no further buffer is retired; the ingest thread is the rings' writer.
+  void schedule_reclaim() {
+    reclaim_timer.expires_after(std::chrono::milliseconds(100));
+    reclaim_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      core::reclaim_now();
+      schedule_reclaim();
+    });
+  }
 
   core::series_store& store;
   const server_config& config;
@@ -50,6 +62,7 @@ struct ingest_service::impl {
   ingest_counters& counters;
   asio::io_context ioc{1};
   tcp::acceptor acceptor;
+  asio::steady_timer reclaim_timer{ioc};
   std::vector<std::weak_ptr<feed_session>> sessions;  // for shutdown; pruned on accept
   std::unique_ptr<demo_feed> demo;
   std::thread thread;
@@ -76,6 +89,7 @@ void ingest_service::start() {
     m.demo = std::make_unique<demo_feed>(m.ioc, m.path, m.config.demo_rate, m.config.demo_symbols);
     m.demo->start();
   }
+  m.schedule_reclaim();
   m.started = true;
   m.thread = std::thread([&m] {
     auto guard = asio::make_work_guard(m.ioc);
@@ -90,6 +104,7 @@ void ingest_service::stop() {
   asio::post(m.ioc, [&m] {
     boost::system::error_code ignored;
     m.acceptor.close(ignored);
+    m.reclaim_timer.cancel();
     if (m.demo) m.demo->stop();
     for (auto& w : m.sessions) {
       if (auto s = w.lock()) s->drain_and_close();

@@ -219,8 +219,8 @@ TEST(TimeSortedArray, OutgrownBuffersAreReclaimed) {
     for (int i = 0; i < 4096; ++i)
       r.put(i, q(i));
   }
-  epoch_try_reclaim();
-  EXPECT_EQ(epoch_pending(), 0U);
+  reclaim_now();
+  EXPECT_EQ(reclaim_pending(), 0U);
 }
 
 TEST(TimeSortedArray, PinnedBufferIsKeptUntilIteratorEnds) {
@@ -231,13 +231,13 @@ TEST(TimeSortedArray, PinnedBufferIsKeptUntilIteratorEnds) {
     auto it = r.iterate_backwards();
     for (int i = 3; i < 100; ++i)
       r.put(i, q(i));
-    EXPECT_GT(epoch_pending(), 0U);
+    EXPECT_GT(reclaim_pending(), 0U);
     ring::entry e;
     ASSERT_TRUE(it.next(e));
     EXPECT_EQ(e.time, 2);
   }
-  epoch_try_reclaim();
-  EXPECT_EQ(epoch_pending(), 0U);
+  reclaim_now();
+  EXPECT_EQ(reclaim_pending(), 0U);
 }
 
 TEST(TimeSortedArray, NegativeAndExtremeTimes) {

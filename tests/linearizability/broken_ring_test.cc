@@ -7,6 +7,11 @@
 // - TICKRING_RING_FAULT_COMMIT_BEFORE_WRITE: an insert is committed (size() counts it) before
 //   its cell is written. Every read alone still fits; only the whole-history check sees that a
 //   reader's size() counted a point that its next get() did not find.
+// - TICKRING_RING_FAULT_SEQ_BEFORE_COMMIT: an overwrite's or a removal's version (and sequence
+//   number) is stored before its commit, as the ring once did: a reader returns a seq above
+//   committed_seq(), or a pending removal's seq for a live point.
+// - TICKRING_RING_FAULT_UNCHECKED_ENDS: lowest() and highest() as they once were (a scan from
+//   the end they loaded, no re-check): a point that was never the lowest or the newest.
 // The test records and checks runs with fresh seeds until the checker rejects one, and fails
 // if none is rejected within kBound (TICKRING_BROKEN_RING_BOUND seconds overrides it).
 #include <gtest/gtest.h>
@@ -22,6 +27,10 @@
 #define TICKRING_FAULT_NAME ShiftTowardTail
 #elif defined(TICKRING_RING_FAULT_COMMIT_BEFORE_WRITE)
 #define TICKRING_FAULT_NAME CommitBeforeWrite
+#elif defined(TICKRING_RING_FAULT_SEQ_BEFORE_COMMIT)
+#define TICKRING_FAULT_NAME SeqBeforeCommit
+#elif defined(TICKRING_RING_FAULT_UNCHECKED_ENDS)
+#define TICKRING_FAULT_NAME UncheckedEnds
 #else
 #error "broken_ring_test.cc must be built with a TICKRING_RING_FAULT_* definition"
 #endif
@@ -54,6 +63,21 @@ TEST(BrokenRing, TICKRING_FAULT_NAME) {
     w.shape = workload_shape::sliding_window;
     w.max_live = 8;
     w.readers = 3;
+#endif
+#ifdef TICKRING_RING_FAULT_SEQ_BEFORE_COMMIT
+    // Overwrites and removals of the few newest times, read by more threads than cores.
+    w.shape = workload_shape::sliding_window;
+    w.max_live = 8;
+    w.readers = 3;
+#endif
+#ifdef TICKRING_RING_FAULT_UNCHECKED_ENDS
+    // Both ends, under a writer that removes the lowest and inserts in the middle often.
+    w.readers = 3;
+    w.times = 16;
+    w.max_live = 10;
+    w.lowest_percent = 30;
+    w.highest_percent = 30;
+    if (attempt % 2 == 0) w.shape = workload_shape::sliding_window;
 #endif
     w.max_seconds = kRunSeconds;
     const workload_result run = run_ring_workload(w);

@@ -15,16 +15,30 @@ std::string describe(const history& h, std::size_t thread, std::size_t index) {
   };
   switch (o.kind) {
     case op_kind::put:
-      s << "put(" << o.key << ", v" << o.value << ") -> " << (o.ok ? "inserted" : "overwritten");
+      s << "put(" << o.key << ", v" << o.value << ") -> " << (o.ok ? "inserted" : "overwritten")
+        << ", seq " << o.seq;
       break;
     case op_kind::remove:
       s << "remove(" << o.key << ") -> " << (o.ok ? "found" : "absent");
       break;
     case op_kind::get:
       s << "get(" << o.key << ") -> " << value(o.value);
+      if (o.value != kAbsent && o.value != kTorn) s << ", seq " << o.seq;
       break;
     case op_kind::size:
       s << "size() -> " << o.value;
+      break;
+    case op_kind::lowest:
+    case op_kind::highest:
+      s << (o.kind == op_kind::lowest ? "lowest() -> " : "highest() -> ");
+      if (o.value == kAbsent) {
+        s << "none";
+      } else {
+        s << '(' << o.key << ", " << value(o.value) << ", seq " << o.seq << ')';
+      }
+      break;
+    case op_kind::committed:
+      s << "committed_seq() -> " << o.value;
       break;
     case op_kind::iterate:
       s << "iterate_backwards(" << (o.key == kNoLimit ? std::string("max") : std::to_string(o.key))

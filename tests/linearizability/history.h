@@ -6,8 +6,9 @@
 //   reserved up front, so recording never allocates or locks on the hot path), read by the
 //   checkers only after every thread has joined.
 // - Thread 0 of a `history` is the single writer (put, remove); the others are readers (get,
-//   size, iterate). The checkers rely on this: with one writer its operations are totally
-//   ordered, which is what makes the exact check in single_writer_checker.h linear.
+//   size, lowest, highest, committed, iterate). The checkers rely on this: with one writer its
+//   operations are totally ordered, which is what makes the exact check in single_writer_checker.h
+//   linear.
 // - Real-time order comes from `ticket_clock`: a global counter taken with a seq_cst
 //   fetch_add just before an operation is invoked and just after it answers. Tickets are unique,
 //   so "a answered before b was invoked" is exactly `a.resp < b.inv`. Why a counter and not
@@ -41,21 +42,27 @@ inline constexpr std::uint64_t kAbsent = 0;          // get: no value; put ids s
 inline constexpr std::uint64_t kTorn = UINT64_MAX;   // get: a copy that no write produced
 inline constexpr std::int64_t kNoLimit = INT64_MAX;  // iterate: from the newest time
 
-enum class op_kind : std::uint8_t { put, remove, get, size, iterate };
+enum class op_kind : std::uint8_t { put, remove, get, size, iterate, lowest, highest, committed };
 
 struct op {
   op_kind kind = op_kind::get;
   // put: inserted (false: overwrote); remove: found; iterate: walked to the end (false: the
   // reader stopped early, after its step cap).
   bool ok = false;
-  std::int64_t key = 0;     // put/remove/get: the time; iterate: its `to`
-  std::uint64_t value = 0;  // put: id written; get: id read, kAbsent or kTorn; size: the count
+  // put/remove/get: the time; iterate: its `to`; lowest/highest: the time returned.
+  std::int64_t key = 0;
+  // put: id written; get, lowest, highest: id read, kAbsent or kTorn; size: the count;
+  // committed: the committed sequence number read.
+  std::uint64_t value = 0;
   ticket inv = 0;           // taken just before the call
   ticket resp = 0;          // taken just after it returned
   std::int64_t inv_ns = 0;  // steady_clock, for reports only
   std::int64_t resp_ns = 0;
   std::uint32_t first_yield = 0;  // iterate: its pairs are yielded[first_yield, +yields)
   std::uint32_t yields = 0;
+  // put/remove: the change's sequence number (0: none, a remove of an absent time); get,
+  // lowest, highest: the sequence number returned with the point.
+  std::uint64_t seq = 0;
 };
 
 struct yielded_pair {

@@ -71,14 +71,17 @@ void write(shared_state& s, const workload& w, int threads, thread_history& out)
     const auto res = s.r.put(t, make_payload(t, o.value));
     end_op(s.clock, o);
     o.ok = res.outcome == ring::put_outcome::inserted;
+    o.seq = res.seq;
     live[t] = o.value;
     record(o);
   };
   auto remove = [&](std::int64_t t) {
     op o{op_kind::remove, false, t};
     begin_op(s.clock, o);
-    o.ok = s.r.remove(t).has_value();
+    const auto seq = s.r.remove(t);
     end_op(s.clock, o);
+    o.ok = seq.has_value();
+    o.seq = seq.value_or(0);
     live.erase(t);
     record(o);
   };
@@ -89,6 +92,7 @@ void write(shared_state& s, const workload& w, int threads, thread_history& out)
     end_op(s.clock, o);
     o.ok = e.has_value();
     if (e) o.key = e->time;  // a wrong time shows as a wrong result in the replay
+    if (e) o.seq = e->seq;
     live.erase(o.key);
     record(o);
   };
@@ -172,19 +176,59 @@ void read(shared_state& s, const workload& w, int index, int threads, thread_his
     const auto back = static_cast<std::int64_t>(rng() % (2 * w.max_live + 2));
     return newest + kTimeStep - kTimeStep * back - (rng() % 2 == 0 ? 0 : 5);
   };
+  // committed_seq() right after a read that returned a point: the seq it returned must already
+  // be committed (the checker sees it through program order).
+  auto committed = [&] {
+    op c;
+    c.kind = op_kind::committed;
+    begin_op(s.clock, c);
+    c.value = s.r.committed_seq();
+    end_op(s.clock, c);
+    out.ops.push_back(c);
+  };
+  auto end_point = [&](op_kind kind) {
+    op o;
+    o.kind = kind;
+    begin_op(s.clock, o);
+    const auto v = kind == op_kind::lowest ? s.r.lowest() : s.r.highest();
+    end_op(s.clock, o);
+    if (v) {
+      o.key = v->time;
+      o.value = decode(v->time, v->value);
+      o.seq = v->seq;
+    } else {
+      o.value = kAbsent;
+    }
+    out.ops.push_back(o);
+    if (v && out.ops.size() < w.reader_ops) committed();
+  };
   wait_for_start(s, threads);
-  while (!s.stop.load(std::memory_order_relaxed) && out.ops.size() < w.reader_ops) {
+  while (!s.stop.load(std::memory_order_relaxed) && out.ops.size() + 1 < w.reader_ops) {
     idle(rng, w.pause_max);
     const unsigned r = static_cast<unsigned>(rng() % 100);
     op o;
+    if (r < w.lowest_percent) {
+      end_point(op_kind::lowest);
+      continue;
+    }
+    if (r < w.lowest_percent + w.highest_percent) {
+      end_point(op_kind::highest);
+      continue;
+    }
     if (r < 70) {
       o.kind = op_kind::get;
       o.key = any_time();
       begin_op(s.clock, o);
-      const auto v = s.r.get(o.key);
+      ring::entry e;
+      const bool found = s.r.find(o.key, e);
       end_op(s.clock, o);
-      o.value = v ? decode(o.key, *v) : kAbsent;
-    } else if (r < 85 || out.yielded.size() + w.iterate_step_cap > out.yielded.capacity()) {
+      o.value = found ? decode(o.key, e.value) : kAbsent;
+      o.seq = found ? e.seq : 0;
+      out.ops.push_back(o);
+      if (found) committed();
+      continue;
+    }
+    if (r < 85 || out.yielded.size() + w.iterate_step_cap > out.yielded.capacity()) {
       o.kind = op_kind::size;
       begin_op(s.clock, o);
       o.value = s.r.size();

@@ -2,10 +2,12 @@
 // history_check.h judges.
 //
 // Contract
-// - Thread 0 writes (put, remove, remove_lowest) and the readers call get, size and
-//   iterate_backwards, all on one ring, each thread recording into its own preallocated
-//   thread_history (history.h). The run ends when the writer has done `writer_ops` operations,
-//   `max_seconds` have passed, or every reader has filled its buffer.
+// - Thread 0 writes (put, remove, remove_lowest) and the readers call get (find), size,
+//   lowest, highest, committed_seq (right after each read that returned a point, so that the
+//   seq it returned is checked against the committed one) and iterate_backwards, all on one ring,
+//   each thread recording into its own preallocated thread_history (history.h). The run ends when
+//   the writer has done `writer_ops` operations, `max_seconds` have passed, or every reader has
+//   filled its buffer.
 // - The ring starts at `initial_capacity` (2 by default) so that growth, compaction into a
 //   new buffer and wrap-around of positions happen throughout the run. The writer's mix covers
 //   every path of put and remove: appends, prepends, middle inserts that shift, overwrites,
@@ -48,6 +50,10 @@ struct workload {
   // instructions: this varies the threads' relative phase from one operation to the next and
   // keeps one thread from finishing its buffer before another has started.
   unsigned pause_max = 16;
+  // Of every 100 reader operations, this many call lowest() / highest() (the rest: get 70 -
+  // these, size, iterate).
+  unsigned lowest_percent = 10;
+  unsigned highest_percent = 10;
 };
 
 inline constexpr std::int64_t kTimeBase = 1000;

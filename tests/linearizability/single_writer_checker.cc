@@ -6,18 +6,48 @@ namespace tickring::lincheck {
 namespace {
 
 bool is_read(const op& o) {
-  return o.kind == op_kind::get || o.kind == op_kind::size;
+  return o.kind != op_kind::put && o.kind != op_kind::remove && o.kind != op_kind::iterate;
+}
+
+// A point read with value v carries the seq of the put that wrote v (it keeps it for life);
+// any other seq names a change that did not produce this content (e.g. a removal not yet
+// committed). Independent of the state, so it holds in every S_j or in none.
+bool seq_fits(const op& o, const writer_replay& w) {
+  if (o.kind != op_kind::get && o.kind != op_kind::lowest && o.kind != op_kind::highest) {
+    return true;
+  }
+  return o.value == kAbsent || o.value == kTorn || w.seq_of(o.value) == o.seq;
+}
+
+bool end_matches(const op& o, std::pair<std::int64_t, std::uint64_t> end) {
+  if (end.second == kAbsent) return o.value == kAbsent;
+  return o.key == end.first && o.value == end.second;
 }
 
 bool correct_in(const op& o, const writer_replay& w, std::size_t j) {
-  if (o.kind == op_kind::get) return w.value_at(o.key, j) == o.value;
-  return w.size_at(j) == o.value;
+  switch (o.kind) {
+    case op_kind::get:
+      return w.value_at(o.key, j) == o.value && seq_fits(o, w);
+    case op_kind::size:
+      return w.size_at(j) == o.value;
+    case op_kind::lowest:
+      return end_matches(o, w.lowest_at(j)) && seq_fits(o, w);
+    case op_kind::highest:
+      return end_matches(o, w.highest_at(j)) && seq_fits(o, w);
+    case op_kind::committed:
+      return w.committed_at(j) == o.value;
+    case op_kind::put:
+    case op_kind::remove:
+    case op_kind::iterate:
+      break;
+  }
+  return false;
 }
 
 bool correct_in_window(const op& o, const writer_replay& w, std::size_t lo, std::size_t hi) {
-  if (o.kind == op_kind::get) return w.holds_somewhere(o.key, o.value, lo, hi);
+  if (o.kind == op_kind::get) return w.holds_somewhere(o.key, o.value, lo, hi) && seq_fits(o, w);
   for (std::size_t j = lo; j <= hi; ++j) {
-    if (w.size_at(j) == o.value) return true;
+    if (correct_in(o, w, j)) return true;
   }
   return false;
 }
@@ -55,14 +85,29 @@ std::string explain_read(const history& h, const writer_replay& w, std::size_t t
   std::ostringstream s;
   s << describe(h, thread, index) << "; while it ran the map could be S_" << lo << "..S_" << hi
     << ", where ";
+  auto end_name = [](std::pair<std::int64_t, std::uint64_t> e) {
+    return e.second == kAbsent ? std::string("none")
+                               : "(" + std::to_string(e.first) + ", " + value_name(e.second) + ")";
+  };
   if (o.kind == op_kind::get) {
     s << "time " << o.key << " holds";
     for (const auto v : w.values_between(o.key, lo, hi))
       s << ' ' << value_name(v);
   } else {
-    s << "the size is";
-    for (std::size_t j = lo; j <= hi && j < lo + 8; ++j)
-      s << ' ' << w.size_at(j);
+    s << (o.kind == op_kind::size        ? "the size is"
+          : o.kind == op_kind::committed ? "the committed seq is"
+          : o.kind == op_kind::lowest    ? "the lowest is"
+                                         : "the highest is");
+    for (std::size_t j = lo; j <= hi && j < lo + 8; ++j) {
+      if (o.kind == op_kind::size) s << ' ' << w.size_at(j);
+      if (o.kind == op_kind::committed) s << ' ' << w.committed_at(j);
+      if (o.kind == op_kind::lowest) s << ' ' << end_name(w.lowest_at(j));
+      if (o.kind == op_kind::highest) s << ' ' << end_name(w.highest_at(j));
+    }
+  }
+  if (!seq_fits(o, w)) {
+    s << "; it returned seq " << o.seq << ", but " << value_name(o.value) << " was written by seq "
+      << w.seq_of(o.value);
   }
   const auto& writer = h.threads[0].ops;
   for (std::size_t j = lo; j <= hi && j < writer.size() && j < lo + 4; ++j) {

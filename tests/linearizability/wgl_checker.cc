@@ -18,6 +18,9 @@ bool register_model::apply(const op& o, register_model& next) const {
       return o.value == value;
     case op_kind::size:
     case op_kind::iterate:
+    case op_kind::lowest:
+    case op_kind::highest:
+    case op_kind::committed:
       break;
   }
   return false;  // not a single-key operation
@@ -38,7 +41,15 @@ bool map_model::apply(const op& o, map_model& next) const {
       return o.value == (present ? it->second : kAbsent);
     case op_kind::size:
       return o.value == entries.size();
+    case op_kind::lowest:
+    case op_kind::highest:
+      if (entries.empty()) return o.value == kAbsent;
+      if (o.kind == op_kind::lowest) {
+        return o.key == entries.begin()->first && o.value == entries.begin()->second;
+      }
+      return o.key == entries.rbegin()->first && o.value == entries.rbegin()->second;
     case op_kind::iterate:
+    case op_kind::committed:
       break;
   }
   return false;

@@ -10,6 +10,9 @@ writer_replay::writer_replay(const thread_history& writer) {
   std::map<std::int64_t, std::uint64_t> state;
   size_after_.reserve(writer.ops.size() + 1);
   size_after_.push_back(0);
+  committed_after_.push_back(0);
+  lowest_after_.emplace_back(0, kAbsent);
+  highest_after_.emplace_back(0, kAbsent);
   for (std::size_t i = 0; i < writer.ops.size(); ++i) {
     if (i % kSnapshotEvery == 0) {
       auto& snap = snapshots_.emplace_back();
@@ -26,6 +29,7 @@ writer_replay::writer_replay(const thread_history& writer) {
       expected_ok = !present;
       state[o.key] = o.value;
       changes_[o.key].push_back({j, o.value});
+      seq_of_value_[o.value] = o.seq;
     } else if (o.kind == op_kind::remove) {
       expected_ok = present;
       if (present) {
@@ -43,10 +47,23 @@ writer_replay::writer_replay(const thread_history& writer) {
       error_ = s.str();
     }
     size_after_.push_back(state.size());
+    committed_after_.push_back(o.seq != 0 ? o.seq : committed_after_.back());
+    if (state.empty()) {
+      lowest_after_.emplace_back(0, kAbsent);
+      highest_after_.emplace_back(0, kAbsent);
+    } else {
+      lowest_after_.emplace_back(*state.begin());
+      highest_after_.emplace_back(*state.rbegin());
+    }
     effects_.emplace_back(o.key, state.count(o.key) != 0);
     inv_.push_back(o.inv);
     resp_.push_back(o.resp);
   }
+}
+
+std::uint64_t writer_replay::seq_of(std::uint64_t v) const {
+  const auto it = seq_of_value_.find(v);
+  return it == seq_of_value_.end() ? 0 : it->second;
 }
 
 std::vector<std::int64_t> writer_replay::keys_at(std::size_t j) const {

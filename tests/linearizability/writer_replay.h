@@ -38,6 +38,18 @@ class writer_replay {
   // The value of `key` in S_j (kAbsent if not present).
   [[nodiscard]] std::uint64_t value_at(std::int64_t key, std::size_t j) const;
   [[nodiscard]] std::uint64_t size_at(std::size_t j) const { return size_after_[j]; }
+  // The committed sequence number of S_j: the last one a writer operation up to j took.
+  [[nodiscard]] std::uint64_t committed_at(std::size_t j) const { return committed_after_[j]; }
+  // The lowest / highest (time, value) of S_j; value kAbsent when S_j is empty.
+  [[nodiscard]] std::pair<std::int64_t, std::uint64_t> lowest_at(std::size_t j) const {
+    return lowest_after_[j];
+  }
+  [[nodiscard]] std::pair<std::int64_t, std::uint64_t> highest_at(std::size_t j) const {
+    return highest_after_[j];
+  }
+  // The sequence number of the put that wrote value id `v` (0 if no put did): a point keeps
+  // it until it is overwritten or removed, so a read that returns v must return this seq.
+  [[nodiscard]] std::uint64_t seq_of(std::uint64_t v) const;
   // Whether `key` holds `value` (kAbsent: is absent) in some S_j with lo <= j <= hi.
   [[nodiscard]] bool holds_somewhere(std::int64_t key, std::uint64_t value, std::size_t lo,
                                      std::size_t hi) const;
@@ -64,8 +76,12 @@ class writer_replay {
 
   std::map<std::int64_t, std::vector<change>> changes_;
   std::vector<std::uint64_t> size_after_;  // [j] = |S_j|
-  std::vector<ticket> inv_;                // writer op j+1's invocation ticket
-  std::vector<ticket> resp_;               // writer op j+1's response ticket
+  std::vector<std::uint64_t> committed_after_;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> lowest_after_;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> highest_after_;
+  std::map<std::uint64_t, std::uint64_t> seq_of_value_;
+  std::vector<ticket> inv_;   // writer op j+1's invocation ticket
+  std::vector<ticket> resp_;  // writer op j+1's response ticket
   // keys_at starts from the nearest snapshot at or below j and replays at most
   // kSnapshotEvery - 1 writer operations: O(live + kSnapshotEvery) per call, and the snapshots
   // cost (m / kSnapshotEvery) * live keys of memory.

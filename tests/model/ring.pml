@@ -11,7 +11,8 @@
  * Properties: no skip (a time present throughout a get or an iteration is returned), no
  * phantom (every value returned was current at some instant of the call), no torn read,
  * iteration strictly decreasing, no access to a reclaimed buffer. Not modelled: memory orders
- * (Spin is sequentially consistent), size(), more than one reader, more than one growth.
+ * (Spin is sequentially consistent), size(), lowest()/highest(), more than one reader (reclaim.pml
+ * models hazard-pointer registration and reclamation with two), more than one growth.
  */
 
 #include "ring_state.pml"

@@ -33,12 +33,18 @@ inline read_at(P) {
   od
 }
 
-/* epoch_guard, then load the published buffer and its header. */
+/* hazard_guard::protect: load the published buffer, store the hazard pointer, re-load until
+ * stable; then the buffer's header. */
 inline enter() {
   ghost_invoke();
-  gi = epoch;
-  announced = gi;
   b = cur;
+  do
+  :: hazard = b + 1;
+     if
+     :: cur == b -> break
+     :: else -> b = cur
+     fi
+  od;
   head = buf[b].head;
   tail = buf[b].tail;
   committed = buf[b].committed
@@ -46,7 +52,7 @@ inline enter() {
 
 inline leave() {
   assert(!freed[b]);
-  announced = 0
+  hazard = 0
 }
 
 /* Search for t in (lo, hi): keeps "the cell at hi was read > t, or hi is the tail". With

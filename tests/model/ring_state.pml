@@ -1,5 +1,5 @@
 /* Shared state of the TimeSortedArray model (ring.pml): two buffers of cells, the published
- * buffer index, the epoch announcement, and the ghost state the assertions read.
+ * buffer index, the reader's hazard pointer, and the ghost state the assertions read.
  *
  * What is modelled (core/ring_cell.h, core/ring_buffer.h): a cell is a seqlock whose version
  * byte is seq<<3 | kind<<1 | writing; its payload is the logical position it holds, its time
@@ -51,11 +51,11 @@ typedef buffer {
 buffer buf[2];
 byte cur = 0;          /* the published buffer (time_sorted_array::buf_) */
 
-/* Epoch reclamation (core/epoch.cc) for one reader: its announced epoch (0: outside a guard),
- * the global epoch, and which buffers the writer has freed. A reader touching a freed buffer
+/* Hazard-pointer reclamation (core/reclaim.h) for one reader: the buffer its hazard pointer
+ * holds (buffer + 1; 0: none), and which buffers the writer has freed. A reader touching a freed
+ * buffer
  * fails an assertion. */
-byte epoch = 1;
-byte announced = 0;
+byte hazard = 0;
 bool freed[2];
 
 /* Ghost state: the abstract map, changed by the writer at each linearization point (the

@@ -53,7 +53,7 @@ inline upper_bound() {
 }
 
 /* Growth (or compaction at the same size): copy the live cells into the other buffer,
- * publish it with one store, retire the old one to the epoch scheme. */
+ * publish it with one store, retire the old one to hazard-pointer reclamation. */
 inline make_room() {
 #ifdef SEEDED_PUBLISH_BEFORE_COPY
   cur = 1 - b;
@@ -90,14 +90,13 @@ inline make_room() {
     freed[nb] = false
   }
   cur = nb;
-  d_step { tag = epoch; epoch++ }
 #ifdef SEEDED_RECLAIM_EARLY
   freed[b] = true;
 #else
-  a = announced;
+  a = hazard;  /* the pass reads the reader's hazard pointer */
   if
-  :: a == 0 || a > tag -> freed[b] = true
-  :: else -> skip  /* deferred: freed after the reader leaves (not modelled further) */
+  :: a != b + 1 -> freed[b] = true
+  :: else -> skip  /* held: a later pass frees it (reclaim.pml models the passes) */
   fi;
 #endif
   d_step { b = nb; head = 0; tail = q }
