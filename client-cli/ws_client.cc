@@ -174,6 +174,9 @@ class session final : public ws_client, public std::enable_shared_from_this<sess
                               : fmt::format("closed by the server ({} {})", r.code,
                                             std::string_view(r.reason.data(), r.reason.size()));
     }
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      return fmt::format("the connection was closed without a WebSocket close ({})", ec.message());
+    }
     if (ec == websocket::error::upgrade_declined) {
       return fmt::format("the server refused the WebSocket upgrade to {}: HTTP {} {}", target_,
                          upgrade_response_.result_int(),
