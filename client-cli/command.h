@@ -68,5 +68,7 @@ extern const command_entry kRangeCommand;
 extern const command_entry kCandlesCommand;
 extern const command_entry kSeriesCommand;
 extern const command_entry kWindowCommand;
+extern const command_entry kTailCommand;
+extern const command_entry kBenchWsCommand;
 
 }  // namespace tickring::cli
