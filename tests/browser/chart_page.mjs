@@ -14,7 +14,7 @@
 // bounded; the server is stopped by its own PID.
 //
 // Environment: TICKRING_SERVER (the binary), TICKRING_CHROMIUM (default /usr/bin/chromium),
-// TICKRING_ARTIFACTS (screenshots; default ./browser-artifacts), TICKRING_UPDATE_SCREENSHOT=1
+// TICKRING_ARTIFACTS (screenshots; default build/release/tests/browser/artifacts), TICKRING_UPDATE_SCREENSHOT=1
 // (also write docs/chart.png), TICKRING_BROWSER_PHASES (a comma list of files, live,
 // production, scripted; default all).
 import { spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const SERVER = process.env.TICKRING_SERVER || path.join(repo, 'build/release/server/tickring-server');
 const CHROMIUM = process.env.TICKRING_CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.TICKRING_ARTIFACTS || path.resolve('browser-artifacts');
+const ARTIFACTS = process.env.TICKRING_ARTIFACTS || path.join(repo, 'build/release/tests/browser/artifacts');
 const UPDATE_SCREENSHOT = process.env.TICKRING_UPDATE_SCREENSHOT === '1';
 const LWC_DIST = path.join(repo, 'server/web/node_modules/lightweight-charts/dist');
 const LWC_DEV = path.join(LWC_DIST, 'lightweight-charts.standalone.development.mjs');
@@ -207,7 +207,7 @@ async function checkLivePage(browser, server) {
   await shot(page, 'chart-1m.png');
 
   await waitState(page, 'the last bar changes',
-    (before) => JSON.stringify(window.__tickring.lastBar) !== before, JSON.stringify(s.lastBar), 5000);
+    (before) => JSON.stringify(window.__tickring.lastBar) !== before, JSON.stringify(s.lastBar), 8000);
 
   step = 'switch to 5s';
   await page.click('#intervals button[data-interval="5s"]');
