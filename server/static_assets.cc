@@ -43,7 +43,9 @@ std::span<const embedded_asset> static_assets() noexcept {
   return {generated::asset_table, generated::asset_count};
 }
 
-std::string_view static_assets_version() noexcept { return generated::asset_version; }
+std::string_view static_assets_version() noexcept {
+  return generated::asset_version;
+}
 
 std::optional<http_reply> serve_static(std::string_view target) {
   const std::size_t q = target.find('?');
