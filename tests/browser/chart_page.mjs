@@ -4,7 +4,7 @@
 // Checks: the page and its assets are served with the right types and caching; the picker
 // lists the demo series (and stays quick with 1,000 more); candles are drawn and move; the
 // interval switch reloads the bars; the page reconnects by itself after the server is
-// stopped and started again on the same port; the production build of lightweight-charts
+// killed and started again on the same port; the production build of lightweight-charts
 // draws too; and, against a scripted stream, late and out-of-order bars, `lagged` and `reset`
 // never break the chart. The live phases use lightweight-charts' development build (swapped
 // in by the browser), which throws on data out of time order where the production build
@@ -83,10 +83,10 @@ function startServer(httpAddr) {
   });
 }
 
-async function stopServer(proc) {
+async function stopServer(proc, signal = 'SIGTERM') {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
+  proc.kill(signal);
   const t = setTimeout(() => proc.kill('SIGKILL'), 10000);
   await exited;
   clearTimeout(t);
@@ -255,10 +255,11 @@ async function checkLivePage(browser, server) {
   await waitState(page, 'back on quotes/EURUSD',
     () => window.__tickring.series === 'quotes/EURUSD' && window.__tickring.bars > 0 && window.__tickring.status === 'live');
 
-  // Stop the server, start it again on the same port: the page comes back by itself.
+  // Kill the server (no close frame: the kernel drops the connection), start it again on the
+  // same port: the page comes back by itself.
   step = 'restart the server';
   const reconnectsBefore = (await state(page)).reconnects;
-  await stopServer(server.proc);
+  await stopServer(server.proc, 'SIGKILL');
   await waitState(page, 'the page notices the server is gone',
     () => window.__tickring.status === 'reconnecting');
   await sleep(1500);  // a few failed attempts: the backoff grows
