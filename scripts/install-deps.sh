@@ -2,9 +2,14 @@
 # Installs the Debian 12 packages tickring needs to build, test and benchmark.
 # This is the one list of dependencies: the README, .ci/run and docker/Dockerfile all call it.
 #
-#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh            build + test dependencies, then the npm packages
 #   scripts/install-deps.sh --runtime  only what the server binary needs at run time
+#
+# npm packages (pinned by their package-lock.json; `npm ci`, no browser download):
+#   server/web      lightweight-charts, embedded in the server by the build (the chart page)
+#   tests/browser   playwright-core, which drives Debian's chromium in the browser test
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (DESIGN.md §2).
 build_packages=(
@@ -14,9 +19,9 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
-# integration tests, a load tool for cross-checks.
+# integration tests, a load tool for cross-checks, a browser for the chart page's test.
 test_packages=(
-  clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk
+  clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk chromium
 )
 runtime_packages=(
   libboost-program-options1.81.0 libspdlog1.10 libfmt9 ca-certificates
@@ -29,12 +34,33 @@ case "$mode" in
   *) echo "usage: $0 [--runtime]" >&2; exit 2 ;;
 esac
 
+# npm ci in each folder whose lockfile changed since the last install (npm ci always
+# empties node_modules first, so skipping an unchanged one saves time on every build).
+npm_install() {
+  local dir
+  for dir in server/web tests/browser; do
+    if cmp -s "$dir/package-lock.json" "$dir/node_modules/.tickring-installed-lock" 2>/dev/null; then
+      continue
+    fi
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts)
+    cp "$dir/package-lock.json" "$dir/node_modules/.tickring-installed-lock"
+  done
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js + npm (Debian 12: Node 18) run `npm ci` for the chart page and the browser test.
+# Asked for by command, not by package: a Node.js installed otherwise (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package) serves as well.
+if [ "$mode" != --runtime ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
+  echo "install-deps: all ${#packages[@]} packages and Node.js present"
+  [ "$mode" = --runtime ] || npm_install
   exit 0
 fi
 
@@ -54,3 +80,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "$mode" = --runtime ] || npm_install

@@ -8,6 +8,7 @@
 #include "server/http/routes_series.h"
 #include "server/http/routes_window.h"
 #include "server/http/routes_write.h"
+#include "server/static_assets.h"
 #include "server/stream/hub.h"
 
 namespace tickring::server {
@@ -224,6 +225,8 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     handle_series_route(ctx_, *s, *target, req.method, respond);
     return id;
   }
+  if (auto page = serve_static(req.target))  // GET / and /ui/<file>: the chart page
+    return only_get(route_id::page, [&] { return std::move(*page); });
   respond(error_reply(404,
                       "no such route: " + std::string(req.target.substr(0, req.target.find('?')))));
   return route_id::not_found;
