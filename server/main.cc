@@ -61,6 +61,9 @@ void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
 }
 
 int run(const server::server_config& config) {
+  // First, so that it is destroyed last: sessions' handlers and the hub's subscriptions hold
+  // strands of it.
+  asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
   server::ingest_service ingest(store, config);
   server::stream::hub hub(store, config.stream.replay);
@@ -69,7 +72,6 @@ int run(const server::server_config& config) {
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
   server::router routes({store, ingest, config, metrics, window, &streams});
-  asio::io_context workers(static_cast<int>(config.workers));
   server::http_listener http(workers, config, routes, &streams);
 
   ingest.start();

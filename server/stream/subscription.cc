@@ -161,7 +161,11 @@ void series_view::start_snapshot(core::seq_no ring, core::seq_no seq, outbox_por
           if (*x.n == 0) {
             const core::time_ns newest = core::backward_candle_builder::bar_start(p.time, interval);
             const auto back = static_cast<core::time_ns>(x.want - 1);
-            *x.window = back > (newest - kMinTime) / interval ? kMinTime : newest - back * interval;
+            core::time_ns span = 0;
+            if (__builtin_mul_overflow(back, interval, &span) ||
+                __builtin_sub_overflow(newest, span, x.window)) {
+              *x.window = kMinTime;
+            }
           }
           if (p.time < *x.window) return false;
           if (*x.n >= kMaxCandleSnapshotPoints) {
