@@ -208,7 +208,9 @@ bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) c
     bool same = true;
     for (int i = 0; i < n && same; ++i)
       same = b->at(head + i).version.load(std::memory_order_acquire) == skipped[i];
+#ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
+#endif
     if (!same || b->head.load(std::memory_order_acquire) != head) continue;
     if (found) {
       if (b->committed.load(std::memory_order_acquire) != c) continue;
@@ -251,7 +253,9 @@ bool time_sorted_array<V>::highest_raw(time_ns& time, seq_no& seq, void* value) 
     bool same = true;
     for (int i = 0; i < n && same; ++i)
       same = b->at(tail - 1 - i).version.load(std::memory_order_acquire) == skipped[i];
+#ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
+#endif
     if (!same || b->tail.load(std::memory_order_acquire) != tail) continue;
     if (found) {
       if (b->committed.load(std::memory_order_acquire) != c) continue;
