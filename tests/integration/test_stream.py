@@ -318,6 +318,9 @@ class StreamTest(unittest.TestCase):
             slow = await connect(server, max_queue=1, read_limit=1024)
             await slow.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/Q"}))
             await feed(server, [line("Q", T0 + 1 + i, 1.5) for i in range(150_000)])
+            # Read only once everything is applied (a sanitizer build applies slowly).
+            while server.series("quotes", "Q")["count"] < 150_001:
+                await asyncio.sleep(0.05)
             with self.assertRaises(websockets.ConnectionClosed) as cm:
                 while True:
                     await asyncio.wait_for(slow.recv(), 30)
