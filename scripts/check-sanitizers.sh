@@ -35,10 +35,10 @@ run() {
 
 case "${1:-all}" in
   asan) run asan "unit|sanitized" ;;
-  tsan) run tsan "stress|sanitized" ;;
+  tsan) run tsan stress ;;
   all)
     run asan "unit|sanitized"
-    run tsan "stress|sanitized"
+    run tsan stress
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2
