@@ -53,9 +53,9 @@ constexpr std::string_view kDetails =
     "  2025-11-29T18:20:00.140000000Z quotes/EURUSD seq=1042 bid=1.0842 ask=1.0844\n"
     "\n"
     "Snapshot lines show seq<=S (the series' seq when the snapshot was taken); a deleted point\n"
-    "shows 'deleted'; a bar shows 'open' or 'final'. With --json every server message is\n"
-    "printed as received. After a disconnect it reconnects by itself and resumes after the\n"
-    "last seq it printed; warnings (gaps, lag, resets) go to stderr.\n"
+    "shows 'deleted'; a live bar ends in final=false while it is still open. With --json\n"
+    "every server message is printed as received. After a disconnect it reconnects by itself\n"
+    "and resumes after the last seq it printed; warnings (gaps, lag, resets) go to stderr.\n"
     "\n"
     "Exit status: 0 after --count live messages or on Ctrl-C; 1 when the server cannot be\n"
     "reached at the start or refuses the subscription; 2 on a usage error.\n"
@@ -266,7 +266,7 @@ class tail_run {
       const json bar = m.value("bar", json::object());
       print_line(fmt::format("{} {} seq={}{} {}", time_of_bar(bar), series, seq,
                              fields_text(bar, {"time"}),
-                             m.value("final", false) ? "final" : "open"));
+                             m.value("final", false) ? "final=true" : "final=false"));
     }
   }
 

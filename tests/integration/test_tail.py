@@ -8,7 +8,7 @@ resume after the last seq it printed without a gap or a repeat.
 import json
 import os
 import re
-import selectors
+import select
 import socket
 import subprocess
 import sys
@@ -84,19 +84,25 @@ class Tail:
 
     def __init__(self, port, *args):
         self.proc = subprocess.Popen([CLI, "--http-port", str(port), "tail", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.pending = b""  # read from stdout, not yet returned by lines()
 
     def lines(self, n, timeout=TIMEOUT):
-        out = []
+        """The next n lines of stdout, or fewer if they do not come within `timeout`."""
         deadline = time.monotonic() + timeout
-        while len(out) < n and time.monotonic() < deadline:
-            if self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                out.append(line.rstrip("\n"))
+        fd = self.proc.stdout.fileno()
+        while self.pending.count(b"\n") < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.pending += chunk
+        out = []
+        while len(out) < n and b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            out.append(line.decode())
         return out
 
     def finish(self, timeout=TIMEOUT):
@@ -106,8 +112,7 @@ class Tail:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, err = self.proc.communicate()
-        self.sel.close()
-        return self.proc.returncode, out, err
+        return self.proc.returncode, (self.pending + out).decode(), err.decode()
 
 
 @unittest.skipUnless(os.path.exists(CLI), "tickring CLI not built")
@@ -132,7 +137,8 @@ class TailTest(unittest.TestCase):
         self.write("trades/SNAP", 0, 10)  # seq 1..10
         tail = Tail(self.srv.http_port, "trades/SNAP", "--snapshot", "3", "--count", "4")
         snapshot = tail.lines(3)
-        self.assertEqual(len(snapshot), 3, tail.finish())
+        if len(snapshot) != 3:
+            self.fail("no snapshot: %r %r" % (snapshot, tail.finish()))
         self.assertEqual(snapshot[0].split(),
                          ["2023-11-14T22:13:27.000000000Z", "trades/SNAP", "seq<=10", "price=107",
                           "size=7"])
