@@ -233,7 +233,13 @@ class quote_feed {
       prefixes_.push_back(fmt::format("{},sym={} ", p.measurement, quote_symbol(s, p.symbols)));
   }
 
-  std::error_code connect() { return conn_.connect(p_.host, p_.ingest_port); }
+  std::error_code connect() {
+    const auto ec = conn_.connect(p_.host, p_.ingest_port);
+    // A batch every kFeedTick, each far below a segment: Nagle would hold each one until the
+    // previous is acknowledged, adding the server's delayed ACK (tens of ms) to the latency.
+    if (!ec) conn_.set_no_delay();
+    return ec;
+  }
 
   // Sends quotes number next_ .. next_ + n - 1 (symbol = number % symbols) in one write.
   std::error_code send(std::uint64_t n) {

@@ -131,6 +131,11 @@ std::error_code ingest_connection::read_replies(std::chrono::milliseconds wait,
   }
 }
 
+void ingest_connection::set_no_delay() {
+  boost::system::error_code ignored;
+  impl_->socket.set_option(tcp::no_delay(true), ignored);
+}
+
 void ingest_connection::shutdown_send() {
   boost::system::error_code ignored;
   impl_->socket.shutdown(tcp::socket::shutdown_send, ignored);

@@ -77,6 +77,10 @@ class ingest_connection {
   [[nodiscard]] std::error_code read_replies(std::chrono::milliseconds wait,
                                              reply_collector& replies);
   bool closed_by_server() const { return closed_by_server_; }
+  // TCP_NODELAY: each write leaves at once instead of waiting for the server's ACK of the
+  // previous one (up to the receiver's 40 ms delayed ACK). For a live feed of small batches;
+  // a bulk sender's large writes do not need it. REQUIRES: connected.
+  void set_no_delay();
   // Sends FIN: the server applies what it has, answers, and closes its side.
   void shutdown_send();
   // Any thread: shuts both directions down so that a blocked write_all() returns an error.
