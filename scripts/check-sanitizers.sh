@@ -4,7 +4,8 @@
 #         -fsanitize=undefined leaves out), Debug; runs the `unit` tests;
 #   tsan  ThreadSanitizer, RelWithDebInfo; runs the `stress` tests (the ring's stress tests,
 #         the linearizability runs of the real ring, and the broken-ring detection run).
-# Neither builds server/ or bench/ (the presets turn them off). Exits non-zero on the first
+# Both build the server too and run the `sanitized` tests against it (the WebSocket stream's
+# integration tests); neither builds bench/. Exits non-zero on the first
 # build failure, test failure or sanitizer report (-fno-sanitize-recover=all makes every
 # report fatal).
 #   scripts/check-sanitizers.sh             both
@@ -35,10 +36,10 @@ run() {
 
 case "${1:-all}" in
   asan) run asan "unit|sanitized" ;;
-  tsan) run tsan stress ;;
+  tsan) run tsan "stress|sanitized" ;;
   all)
     run asan "unit|sanitized"
-    run tsan stress
+    run tsan "stress|sanitized"
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2
