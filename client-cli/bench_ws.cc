@@ -86,6 +86,7 @@ void print_json(const bench_ws_params& p, const bench_ws_result& r) {
       {"connections", r.connections},
       {"subscriptions", r.subscriptions},
       {"rate", p.rate},
+      {"batch", p.batch},
       {"duration_seconds", p.duration.count()},
       {"sent", r.sent},
       {"feed_seconds", r.feed_seconds},
@@ -129,6 +130,8 @@ int run_bench_ws(const global_options& given, const std::vector<std::string>& ar
        "more subscribers, each to every symbol (measurement/*)")
     ("rate", po::value(&p.rate)->value_name("R")->default_value(p.rate), "quotes per second, all symbols together")
     ("duration", po::value(&duration)->value_name("D")->default_value(duration), "seconds of feed")
+    ("batch", po::value(&p.batch)->value_name("B")->default_value(p.batch),
+       "ask the server for `points` frames of up to B points (0: one message per point)")
     ("connections", po::value(&p.connections)->value_name("C"),
        "WebSockets the subscribers share (default: one per subscriber, at most 1,000)")
     ("measurement", po::value(&p.measurement)->value_name("NAME")->default_value(p.measurement),

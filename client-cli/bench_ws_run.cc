@@ -147,15 +147,21 @@ struct subscriber_connection {
     const auto type = peek_string(m, "type");
     if (!type) return t.problem(fmt::format("a message without a type: {:.200}", m));
     if (*type == "point") {
-      const std::int64_t now = realtime_ns();
-      const auto time = peek_int(m, "time");
-      if (time) t.latency.add(now - *time);
-      t.delivered.fetch_add(1, std::memory_order_relaxed);
-      const std::int64_t at = clock::now().time_since_epoch().count();
-      std::int64_t last = t.last_point_at.load(std::memory_order_relaxed);
-      while (at > last && !t.last_point_at.compare_exchange_weak(last, at)) {
+      on_point(m, peek_int(m, "id"), t);
+    } else if (*type == "points") {
+      // {"type":"points","id":N,"points":[{...},{...}]}: flat items, one per point.
+      const auto id = peek_int(m, "id");
+      constexpr std::string_view kItems = "\"points\":[";
+      std::size_t pos = m.find(kItems);
+      if (pos == std::string_view::npos) return t.problem(fmt::format("a bad batch: {:.200}", m));
+      pos += kItems.size();
+      while (pos < m.size() && m[pos] == '{') {
+        const std::size_t end = m.find('}', pos);
+        if (end == std::string_view::npos) break;
+        on_point(m.substr(pos, end - pos + 1), id, t);
+        pos = end + 1;
+        if (pos < m.size() && m[pos] == ',') ++pos;
       }
-      check(m, t);
     } else if (*type == "subscribed") {
       t.subscribed.fetch_add(1, std::memory_order_relaxed);
       const auto id = peek_int(m, "id");
@@ -180,8 +186,19 @@ struct subscriber_connection {
     }
   }
 
-  void check(std::string_view m, totals& t) {
-    const auto id = peek_int(m, "id");
+  void on_point(std::string_view m, std::optional<std::int64_t> id, totals& t) {
+    const std::int64_t now = realtime_ns();
+    const auto time = peek_int(m, "time");
+    if (time) t.latency.add(now - *time);
+    t.delivered.fetch_add(1, std::memory_order_relaxed);
+    const std::int64_t at = clock::now().time_since_epoch().count();
+    std::int64_t last = t.last_point_at.load(std::memory_order_relaxed);
+    while (at > last && !t.last_point_at.compare_exchange_weak(last, at)) {
+    }
+    check(m, id, t);
+  }
+
+  void check(std::string_view m, std::optional<std::int64_t> id, totals& t) {
     const auto seq = peek_int(m, "seq");
     const auto series = peek_string(m, "series");
     if (!id || !seq || !series || !valid(*id)) {
@@ -345,6 +362,7 @@ bool run_ws_benchmark(const bench_ws_params& p, bench_ws_result& r, std::string&
     c.seqs.emplace_back();
     c.wildcard.push_back(wild);
     stream_subscription s;
+    s.batch = p.batch;
     s.series =
         wild ? p.measurement + "/*" : p.measurement + "/" + quote_symbol(k % p.symbols, p.symbols);
     requests[k % p.connections].push_back(subscribe_message(c.seqs.size(), s));

@@ -52,6 +52,7 @@ struct bench_ws_params {
   std::uint32_t connections = 0;
   double rate = 0;  // quotes per second
   std::chrono::duration<double> duration{};
+  std::uint32_t batch = 0;  // > 1: subscriptions ask for `points` frames of up to this many
 };
 
 struct bench_ws_result {

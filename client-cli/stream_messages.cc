@@ -42,6 +42,7 @@ std::string subscribe_message(std::uint64_t id, const stream_subscription& s) {
   if (s.since_seq) j["since_seq"] = *s.since_seq;
   if (!s.candles.empty()) j["candles"] = s.candles;
   if (!s.fields.empty()) j["fields"] = s.fields;
+  if (s.batch > 1) j["batch"] = s.batch;
   return j.dump();
 }
 

@@ -30,6 +30,7 @@ struct stream_subscription {
   std::optional<std::uint64_t> since_seq;  // resume after this change
   std::string candles;                     // "1m": bars instead of points; empty: points
   std::vector<std::string> fields;         // empty: every field
+  std::uint64_t batch = 0;                 // > 1: up to this many points per `points` frame
 };
 
 // "measurement/symbol" or "measurement/*", neither part empty, no second '/'.

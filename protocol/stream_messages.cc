@@ -78,6 +78,20 @@ std::variant<client_message, stream_error> parse_subscribe(const json& j, std::s
     r.candle_interval = *interval;
     r.candle_text = c->get<std::string>();
   }
+  if (const auto b = j.find("batch"); b != j.end() && !b->is_null()) {
+    if (b->is_boolean()) {
+      r.batch = b->get<bool>() ? kDefaultBatch : 0;
+    } else if (b->is_number_integer() && b->get<std::int64_t>() >= 0 &&
+               b->get<std::int64_t>() <= static_cast<std::int64_t>(kMaxBatch)) {
+      r.batch = b->get<std::size_t>();
+    } else {
+      return fail(stream_error_code::bad_request,
+                  "'batch' must be true, false or an integer from 0 to " +
+                      std::to_string(kMaxBatch),
+                  id);
+    }
+    if (r.batch == 1) r.batch = 0;
+  }
   if (const auto f = j.find("fields"); f != j.end() && !f->is_null()) {
     if (!f->is_array() || f->size() > kMaxRequestedFields) {
       return fail(stream_error_code::bad_field,

@@ -62,7 +62,13 @@ struct subscribe_request {
   core::time_ns candle_interval = 0;  // 0: points
   std::string candle_text;            // as the client wrote it ("1m")
   std::vector<std::string> fields;    // empty: all
+  // Up to this many points per `points` frame (0: one `point` message each).
+  std::size_t batch = 0;
 };
+
+// `"batch": true` asks for this many points per frame at most; an integer names its own.
+inline constexpr std::size_t kDefaultBatch = 256;
+inline constexpr std::size_t kMaxBatch = 4096;
 struct unsubscribe_request {
   std::int64_t id = 0;
 };

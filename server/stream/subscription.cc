@@ -300,11 +300,11 @@ void series_view::emit_live(const change_record& r, const record_ptr& shared, ou
   std::string h;
   protocol::append_message_head(h, point ? "point" : "delete", req_.id);
   if (all_fields_ || !point) {
-    out.push_live(this, std::move(h), shared);
+    out.push_live(this, std::move(h), shared, point);
     return;
   }
   protocol::append_change_body(h, *series_, r.seq, r.time, r.words.data(), fields_);
-  out.push_live(this, std::move(h), nullptr);
+  out.push_live(this, std::move(h), nullptr, false);
 }
 
 core::candle series_view::bar_from_ring(core::time_ns start) const {
@@ -390,7 +390,7 @@ void series_view::emit_bar(const core::candle& c, bool final, core::seq_no seq, 
   m += ",\"bar\":";
   protocol::append_bar_object(m, c);
   m += final ? ",\"final\":true}" : ",\"final\":false}";
-  out.push_live(this, std::move(m), nullptr);
+  out.push_live(this, std::move(m), nullptr, false);
 }
 
 subscription::subscription(protocol::subscribe_request req, subscription_ptr ref)

@@ -43,7 +43,9 @@ class outbox_port {
   // A live message (point, delete, bar) of `view`: `head` + the shared `body` if any. When the
   // connection's queue is over its bound the session drops the view's queued messages and
   // marks it lagged (series_view::lag), or closes the connection.
-  virtual void push_live(series_view* view, std::string head, record_ptr body) = 0;
+  // `point` marks a point message with the shared body: such messages of a subscription that
+  // asked for `batch` may go out together in one `points` frame.
+  virtual void push_live(series_view* view, std::string head, record_ptr body, bool point) = 0;
   // A control message (subscribed, snapshot, reset, lagged): always queued.
   virtual void push_control(std::string message) = 0;
 };
@@ -66,7 +68,15 @@ class series_view {
   void lag(std::uint64_t dropped) {
     phase_ = phase::lagged;
     dropped_ += dropped;
+    ++epoch_;
+    queued_ = 0;
   }
+  // The session's bookkeeping of this view's live messages in its queue: a message queued in
+  // an older epoch than the view's was conflated away and is skipped, not sent.
+  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t queued() const { return queued_; }
+  void on_queued() { ++queued_; }
+  void on_unqueued() { --queued_; }
 
  private:
   using words_t = std::array<std::uint64_t, core::kMaxFieldsPerSeries>;
@@ -90,6 +100,8 @@ class series_view {
   core::seq_no last_seq_ = 0;
   core::seq_no last_ring_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t queued_ = 0;
   // Snapshot in progress.
   core::seq_no cut_ = 0;
   core::time_ns floor_ = 0;

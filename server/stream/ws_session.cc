@@ -25,6 +25,11 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 constexpr std::chrono::seconds kHandshakeTimeout{30};
+// A `points` frame stops growing past this many bytes of points (and at the subscription's
+// `batch` count), so one frame never holds up a connection for long.
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+constexpr std::string_view kBatchSeparator = ",{";
+constexpr std::string_view kBatchEnd = "]}";
 
 }  // namespace
 
@@ -76,7 +81,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   }
 
   // ---- outbox_port ----
-  void push_live(series_view* view, std::string head, record_ptr body) override {
+  void push_live(series_view* view, std::string head, record_ptr body, bool point) override {
     if (closing_) return;
     const std::size_t bytes = head.size() + (body ? body->body.size() : 0);
     const auto& lim = ctx_.limits;
@@ -85,32 +90,24 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
         ctx_.counters.slow_closes.fetch_add(1, std::memory_order_relaxed);
         return close_with(websocket::close_code::policy_error, "client too slow");
       }
-      // Conflate: this series' pending messages go; the view says `lagged` and sends a fresh
-      // snapshot once the queue has drained to half.
-      std::uint64_t removed = 0;
-      const std::size_t keep_front = writing_ ? 1 : 0;
-      for (auto it = outbox_.begin() + static_cast<std::ptrdiff_t>(keep_front);
-           it != outbox_.end();) {
-        if (it->view == view) {
-          account(-static_cast<std::int64_t>(it->bytes));
-          it = outbox_.erase(it);
-          ++removed;
-        } else {
-          ++it;
-        }
-      }
+      // Conflate: this series' queued messages are skipped when they reach the front (O(1)
+      // here, however long the queue); the view says `lagged` and sends a fresh snapshot once
+      // the queue has drained to half.
+      const std::uint64_t removed = view->queued();
       view->lag(removed + 1);
       lagged_ = true;
       ctx_.counters.conflations.fetch_add(1, std::memory_order_relaxed);
       ctx_.counters.dropped.fetch_add(removed + 1, std::memory_order_relaxed);
       return;
     }
-    enqueue({std::move(head), std::move(body), view, current_sub_, bytes});
+    const std::size_t batch = point ? current_batch_ : 0;
+    view->on_queued();
+    enqueue({std::move(head), std::move(body), view, current_sub_, bytes, batch, view->epoch()});
   }
   void push_control(std::string message) override {
     if (closing_) return;
     const std::size_t bytes = message.size();
-    enqueue({std::move(message), nullptr, nullptr, current_sub_, bytes});
+    enqueue({std::move(message), nullptr, nullptr, current_sub_, bytes, 0, 0});
   }
 
  private:
@@ -120,7 +117,19 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     series_view* view;  // live messages: for conflation
     std::int64_t sub;
     std::size_t bytes;
+    std::size_t batch;  // > 0: a point that may share a `points` frame with this many at most
+    std::uint64_t epoch;  // the view's epoch when queued (stale once the view lagged)
+
+    bool stale() const { return view != nullptr && epoch != view->epoch(); }
   };
+
+  // Takes the front message off the queue.
+  void pop_front() {
+    const out_msg& m = outbox_.front();
+    if (m.view != nullptr && !m.stale()) m.view->on_unqueued();
+    account(-static_cast<std::int64_t>(m.bytes));
+    outbox_.pop_front();
+  }
 
   void account(std::int64_t delta) {
     queued_bytes_ = static_cast<std::size_t>(static_cast<std::int64_t>(queued_bytes_) + delta);
@@ -140,12 +149,43 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   }
 
   void do_write() {
-    if (writing_ || outbox_.empty() || closing_) return;
+    if (writing_ || closing_) return;
+    while (!outbox_.empty() && outbox_.front().stale())
+      pop_front();  // conflated away
+    if (outbox_.empty()) return;
     writing_ = true;
     const out_msg& m = outbox_.front();
+    in_flight_ = 1;
+    ws_.text(true);
+    if (m.batch > 1 && outbox_.size() > 1 && outbox_[1].batch > 1 && outbox_[1].sub == m.sub) {
+      // Consecutive points of one batching subscription: one `points` frame, gathered from
+      // the shared bodies without copying them ({"type":"points","id":N,"points":[{...},...]}).
+      batch_head_.clear();
+      protocol::append_message_head(batch_head_, "points", m.sub);
+      batch_head_ += "\"points\":[{";
+      gather_.clear();
+      gather_.push_back(asio::buffer(batch_head_));
+      std::size_t bytes = 0;
+      std::size_t items = 0;
+      in_flight_ = 0;
+      while (in_flight_ < outbox_.size() && items < m.batch && bytes < kMaxBatchBytes) {
+        const out_msg& n = outbox_[in_flight_];
+        if (n.batch <= 1 || n.sub != m.sub) break;
+        ++in_flight_;
+        if (n.stale()) continue;  // taken off with the others, not sent
+        if (items != 0) gather_.push_back(asio::buffer(kBatchSeparator));
+        gather_.push_back(asio::buffer(n.body->body));
+        bytes += n.body->body.size();
+        ++items;
+      }
+      gather_.push_back(asio::buffer(kBatchEnd));
+      ws_.async_write(gather_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_write(ec);
+      });
+      return;
+    }
     std::array<asio::const_buffer, 2> bufs{
         asio::buffer(m.head), m.body ? asio::buffer(m.body->body) : asio::const_buffer()};
-    ws_.text(true);
     ws_.async_write(bufs, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_write(ec);
     });
@@ -153,17 +193,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    if (!outbox_.empty()) {
-      account(-static_cast<std::int64_t>(outbox_.front().bytes));
-      outbox_.pop_front();
-    }
+    for (std::size_t i = 0; i < in_flight_ && !outbox_.empty(); ++i)
+      pop_front();
     if (ec) return;
-    ctx_.counters.messages_sent.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.messages_sent.fetch_add(in_flight_, std::memory_order_relaxed);
+    in_flight_ = 0;
     if (lagged_ && outbox_.size() < ctx_.limits.queue_messages / 2 &&
         queued_bytes_ < ctx_.limits.queue_bytes / 2) {
       lagged_ = false;
       for (auto& [id, sub] : subs_) {
         current_sub_ = id;
+        current_batch_ = sub->request().batch;
         sub->on_room(*this);
         lagged_ = lagged_ || sub->has_lagged();
       }
@@ -270,7 +310,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     }
     forget(*it->second);
     // Its queued live messages go with it (the views they point to are freed).
-    const std::size_t keep_front = writing_ ? 1 : 0;
+    const std::size_t keep_front = writing_ ? in_flight_ : 0;
     for (auto m = outbox_.begin() + static_cast<std::ptrdiff_t>(keep_front); m != outbox_.end();) {
       if (m->sub == id && m->view != nullptr) {
         account(-static_cast<std::int64_t>(m->bytes));
@@ -279,7 +319,9 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
         ++m;
       }
     }
-    if (writing_ && !outbox_.empty() && outbox_.front().sub == id) outbox_.front().view = nullptr;
+    for (std::size_t i = 0; i < keep_front && i < outbox_.size(); ++i) {
+      if (outbox_[i].sub == id) outbox_[i].view = nullptr;
+    }
     subs_.erase(it);
     std::string m;
     protocol::append_message_head(m, "unsubscribed", id);
@@ -296,6 +338,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
       const auto it = subs_.find(e.sub->id);
       if (it == subs_.end() || it->second->ref() != e.sub) continue;  // unsubscribed since
       current_sub_ = e.sub->id;
+      current_batch_ = it->second->request().batch;
       it->second->on_entry(e, *this);
     }
     drained_.clear();
@@ -319,6 +362,10 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   std::size_t queued_bytes_ = 0;
   std::size_t bad_ = 0;
   std::int64_t current_sub_ = -1;
+  std::size_t current_batch_ = 0;
+  std::size_t in_flight_ = 0;  // messages of the outbox's front in the write in flight
+  std::string batch_head_;
+  std::vector<asio::const_buffer> gather_;
   bool writing_ = false;
   bool closing_ = false;
   bool lagged_ = false;
