@@ -103,10 +103,6 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
   return {hi, kNoPosition};
 }
 
-// lowest()/highest() skip at most this many invisible cells at their end before they give up
-// and retry: between changes the end cells are live, so more means a change in flight.
-inline constexpr int kMaxEndSkips = 8;
-
 }  // namespace ring_detail
 
 template <class V>
@@ -145,13 +141,16 @@ bool time_sorted_array<V>::find_raw(time_ns t, time_ns& time, seq_no& seq, void*
 // lowest, tail-1 for highest) and moves inward to the first cell visible in S(c), at p, holding
 // T. Suppose some L in S(c) lies beyond T (below it for lowest). At the instant p was read, the
 // cells were sorted, so L sat between p and the end: either in a cell the scan skipped, which it
-// re-reads afterwards and finds with the same version (a cell never returns to a version, so
-// it held the skipped content at that instant, not L), or beyond the end it loaded, so the end
-// moved outward and then, for lowest, back in (the head only rises after a removal commits,
-// which would change c; the tail never shrinks). The end is re-read too. Anything changed:
-// retry. A bare upward scan without these checks returned a point that was never the lowest (a
-// middle insert moves the lowest point toward the head past the reader), and a cached tail with
-// a skipped dead cell returned a point older than the newest.
+// re-reads afterwards and again finds invisible in S(c) (with c unchanged at most one change was
+// in flight, and a change writes each cell at most once, so the cell held invisible content at
+// that instant too, not L), or beyond the end it loaded, so the end moved outward and then, for
+// lowest, back in (the head only rises after a removal commits, which would change c; the tail
+// never shrinks). The end is re-read too. Anything changed: retry. The skipped cells are the
+// removed or not yet committed ones at that end: none at the head between changes, and the
+// removed newest points at the tail until an insert or a compaction reuses them. A bare upward scan
+// without these checks returned a point that was never the lowest (a middle insert moves the lowest
+// point toward the head past the reader), and a cached tail with a skipped dead cell returned a
+// point older than the newest.
 template <class V>
 bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) const {
   hazard_guard g;
@@ -180,26 +179,26 @@ bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) c
     return false;
   }
 #endif
-  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  ring_detail::cell_key again;
   for (;;) {
     const seq_no c = b->committed.load(std::memory_order_acquire);
     const std::int64_t head = b->head.load(std::memory_order_acquire);
     const std::int64_t tail = b->tail.load(std::memory_order_acquire);
-    int n = 0;
     bool found = false;
     std::int64_t p = head;
-    for (; p < tail && n < ring_detail::kMaxEndSkips; ++p) {
+    for (; p < tail; ++p) {
       if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
       if (ring_detail::visible_at(k.version, c)) {
         found = true;
         break;
       }
-      skipped[n++] = k.version;
     }
-    if (!found && p < tail) continue;  // a change in flight at the head: look again
+    if (!found && p < tail) continue;  // a slot was reused meanwhile: look again
     bool same = true;
-    for (int i = 0; i < n && same; ++i)
-      same = b->at(head + i).version.load(std::memory_order_acquire) == skipped[i];
+    for (std::int64_t q = head; q < p && same; ++q) {
+      same = ring_detail::probe_key(*b, q, again) == ring_detail::probe::at &&
+             !ring_detail::visible_at(again.version, c);
+    }
 #ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
@@ -225,26 +224,26 @@ bool time_sorted_array<V>::highest_raw(time_ns& time, seq_no& seq, void* value) 
   hazard_guard g;
   const buffer* b = load(g);
   ring_detail::cell_key k;
-  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  ring_detail::cell_key again;
   for (;;) {
     const seq_no c = b->committed.load(std::memory_order_acquire);
     const std::int64_t tail = b->tail.load(std::memory_order_acquire);
     const std::int64_t head = b->head.load(std::memory_order_acquire);
-    int n = 0;
     bool found = false;
     std::int64_t p = tail - 1;
-    for (; p >= head && n < ring_detail::kMaxEndSkips; --p) {
+    for (; p >= head; --p) {
       if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
       if (ring_detail::visible_at(k.version, c)) {
         found = true;
         break;
       }
-      skipped[n++] = k.version;
     }
-    if (!found && p >= head) continue;  // a change in flight at the tail: look again
+    if (!found && p >= head) continue;  // a slot was reused meanwhile: look again
     bool same = true;
-    for (int i = 0; i < n && same; ++i)
-      same = b->at(tail - 1 - i).version.load(std::memory_order_acquire) == skipped[i];
+    for (std::int64_t q = tail - 1; q > p && same; --q) {
+      same = ring_detail::probe_key(*b, q, again) == ring_detail::probe::at &&
+             !ring_detail::visible_at(again.version, c);
+    }
 #ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
