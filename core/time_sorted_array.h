@@ -43,10 +43,10 @@
 //
 // Cost: put at either end O(1) amortised; put in the middle O(distance to the nearest dead cell
 // below it, else to the head); growth O(N). remove O(log N) (O(1) for the lowest or highest
-// time). get/find O(log N) probes at worst (interpolation first, about 3 probes on evenly
-// spaced times; a round that fails to halve the range is followed by a bisection). Iterator: O(log
-// N) to start at `to`, O(1) per step. size O(1). Memory: sizeof(V) rounded up to 8 bytes + 24 bytes
-// per cell; capacity is a power of two.
+// time). get/find O(log N) probes at worst (interpolation for the first probes, about 3 on
+// evenly spaced times; then bisection, so skewed times cost at most 10 + log2(N) + 1). Iterator:
+// O(log N) to start at `to`, O(1) per step. size O(1). Memory: sizeof(V) rounded up to 8 bytes + 24
+// bytes per cell; capacity is a power of two.
 #pragma once
 
 #include <algorithm>

@@ -30,34 +30,31 @@ struct search_result {
   std::int64_t exact;  // a position read holding exactly t, or kNoPosition
 };
 
-// Where `t` falls between t_lo and t_hi, scaled to [0, span]. REQUIRES: t_lo < t_hi.
-// Computed without undefined behaviour on any int64 times: the differences are taken in uint64
-// (exact, t_hi - t_lo < 2^64), the denominator is >= 1 so the quotient is never 0/0 or x/0 even
-// where two distinct nanosecond times round to the same double (they do above 2^53, e.g. any
-// epoch-nanosecond time today), and num <= den keeps the fraction in [0, 1] because rounding to
-// double is monotone; so the result converts to int64 safely.
-inline std::int64_t interpolate(time_ns t, time_ns t_lo, time_ns t_hi, std::int64_t span) {
-  if (t <= t_lo) return 0;
-  if (t >= t_hi) return span;
-  const double num =
-      static_cast<double>(static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(t_lo));
-  const double den =
-      static_cast<double>(static_cast<std::uint64_t>(t_hi) - static_cast<std::uint64_t>(t_lo));
-  const double frac = num / den;
-  return std::min(span, static_cast<std::int64_t>(frac * static_cast<double>(span)));
-}
+// The first this many probes of a search may interpolate; after them it bisects. Interpolation
+// finds evenly spaced times in about 3 probes and most uneven spacings within this budget; on
+// skewed times (dense points with far outliers) it guesses badly round after round, and the
+// budget caps what that costs: at most kInterpolationProbes + log2(N) + 1 probes in all.
+inline constexpr int kInterpolationProbes = 10;
 
-// Finds the boundary for `t` in [head, tail). Probes: one anchor inside each end, then rounds
-// of interpolation, each guess followed by a probe sqrt(range) further toward t (so an uneven
-// spacing narrows the range geometrically instead of by one cell), and bisection for small
-// ranges. A round that did not at least halve the range is followed by one bisection, so every
-// three probes at most halve the range: O(log N) probes at worst, whatever the spacing (dense
-// points with far outliers make interpolation guess badly again and again); about 3 on evenly
-// spaced times.
-// `probes`, when given, counts the cells probed (for tests).
-template <std::size_t W>
+// Finds the boundary for `t` in [head, tail). Probes: one anchor inside each end, then
+// interpolation, each guess followed by a probe sqrt(range) further toward t (so an uneven
+// spacing narrows the range geometrically instead of by one cell), bisection for small ranges
+// and once the interpolation budget is spent. O(log N) probes at worst; about 3 on evenly
+// spaced times. `count` is called once per probe (tests count them; the default does nothing:
+// even a null-checked counter in this loop measurably slowed `get` at 1M points).
+//
+// The interpolation is free of undefined behaviour on any int64 times: it runs only when t_lo
+// and t_hi differ *as doubles* (above 2^53 distinct nanosecond times can round to one double,
+// e.g. any epoch-nanosecond time today, which once made it compute 0/0 and convert NaN to
+// int64), and then t_lo <= t <= t_hi gives 0 <= frac <= 1 (rounding is monotone), so the offset
+// lies in [0, hi - lo] and converts and adds without overflow.
+struct no_probe_count {
+  void operator()() const {}
+};
+
+template <std::size_t W, class Count = no_probe_count>
 search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std::int64_t tail,
-                     bool stop_on_equal, int* probes = nullptr) {
+                     bool stop_on_equal, Count&& count = {}) {
   std::int64_t lo = head - 1;
   std::int64_t hi = tail;
   time_ns t_lo = 0;
@@ -66,9 +63,7 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
   bool known_hi = false;
   const std::int64_t gap = std::min(kAnchorGap, (tail - head) / 4);
   int step = 0;
-  std::int64_t bracket = 0;      // pending bracket probe distance (+ up, - down), 0 if none
-  std::int64_t round_range = 0;  // the range when the current interpolation round began
-  bool bisect_next = false;
+  std::int64_t bracket = 0;  // pending bracket probe distance (+ up, - down), 0 if none
   cell_key k;
   while (hi - lo > 1) {
     std::int64_t mid;
@@ -79,17 +74,18 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
     } else if (bracket != 0) {
       mid = (bracket > 0 ? lo : hi) + bracket;
       bracket = 0;
-    } else if (!bisect_next && known_lo && known_hi && t_hi > t_lo && hi - lo > kSmallRange) {
-      round_range = hi - lo;
-      mid = lo + interpolate(t, t_lo, t_hi, hi - lo);
+    } else if (known_lo && known_hi && hi - lo > kSmallRange && (step < kInterpolationProbes) &&
+               (static_cast<double>(t_hi) > static_cast<double>(t_lo))) {
+      const double frac = (static_cast<double>(t) - static_cast<double>(t_lo)) /
+                          (static_cast<double>(t_hi) - static_cast<double>(t_lo));
+      mid = lo + static_cast<std::int64_t>(frac * static_cast<double>(hi - lo));
       bracket = static_cast<std::int64_t>(std::sqrt(static_cast<double>(hi - lo)));
     } else {
       mid = lo + (hi - lo) / 2;
-      bisect_next = false;
     }
     mid = std::clamp(mid, lo + 1, hi - 1);
     ++step;
-    if (probes != nullptr) ++*probes;
+    count();
     const probe r = probe_key(b, mid, k);
     if (r == probe::above || (r == probe::at && k.time > t)) {
       hi = mid;
@@ -103,17 +99,9 @@ search_result search(const ring_buffer<W>& b, time_ns t, std::int64_t head, std:
     } else {
       return {hi, mid};
     }
-    if (round_range != 0 && bracket == 0) {  // an interpolation round ended
-      bisect_next = 2 * (hi - lo) > round_range;
-      round_range = 0;
-    }
   }
   return {hi, kNoPosition};
 }
-
-// lowest()/highest() skip at most this many invisible cells at their end before they give up
-// and retry: between changes the end cells are live, so more means a change in flight.
-inline constexpr int kMaxEndSkips = 8;
 
 }  // namespace ring_detail
 
@@ -153,13 +141,16 @@ bool time_sorted_array<V>::find_raw(time_ns t, time_ns& time, seq_no& seq, void*
 // lowest, tail-1 for highest) and moves inward to the first cell visible in S(c), at p, holding
 // T. Suppose some L in S(c) lies beyond T (below it for lowest). At the instant p was read, the
 // cells were sorted, so L sat between p and the end: either in a cell the scan skipped, which it
-// re-reads afterwards and finds with the same version (a cell never returns to a version, so
-// it held the skipped content at that instant, not L), or beyond the end it loaded, so the end
-// moved outward and then, for lowest, back in (the head only rises after a removal commits,
-// which would change c; the tail never shrinks). The end is re-read too. Anything changed:
-// retry. A bare upward scan without these checks returned a point that was never the lowest (a
-// middle insert moves the lowest point toward the head past the reader), and a cached tail with
-// a skipped dead cell returned a point older than the newest.
+// re-reads afterwards and again finds invisible in S(c) (with c unchanged at most one change was
+// in flight, and a change writes each cell at most once, so the cell held invisible content at
+// that instant too, not L), or beyond the end it loaded, so the end moved outward and then, for
+// lowest, back in (the head only rises after a removal commits, which would change c; the tail
+// never shrinks). The end is re-read too. Anything changed: retry. The skipped cells are the
+// removed or not yet committed ones at that end: none at the head between changes, and the
+// removed newest points at the tail until an insert or a compaction reuses them. A bare upward scan
+// without these checks returned a point that was never the lowest (a middle insert moves the lowest
+// point toward the head past the reader), and a cached tail with a skipped dead cell returned a
+// point older than the newest.
 template <class V>
 bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) const {
   hazard_guard g;
@@ -188,26 +179,26 @@ bool time_sorted_array<V>::lowest_raw(time_ns& time, seq_no& seq, void* value) c
     return false;
   }
 #endif
-  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  ring_detail::cell_key again;
   for (;;) {
     const seq_no c = b->committed.load(std::memory_order_acquire);
     const std::int64_t head = b->head.load(std::memory_order_acquire);
     const std::int64_t tail = b->tail.load(std::memory_order_acquire);
-    int n = 0;
     bool found = false;
     std::int64_t p = head;
-    for (; p < tail && n < ring_detail::kMaxEndSkips; ++p) {
+    for (; p < tail; ++p) {
       if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
       if (ring_detail::visible_at(k.version, c)) {
         found = true;
         break;
       }
-      skipped[n++] = k.version;
     }
-    if (!found && p < tail) continue;  // a change in flight at the head: look again
+    if (!found && p < tail) continue;  // a slot was reused meanwhile: look again
     bool same = true;
-    for (int i = 0; i < n && same; ++i)
-      same = b->at(head + i).version.load(std::memory_order_acquire) == skipped[i];
+    for (std::int64_t q = head; q < p && same; ++q) {
+      same = ring_detail::probe_key(*b, q, again) == ring_detail::probe::at &&
+             !ring_detail::visible_at(again.version, c);
+    }
 #ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
@@ -233,26 +224,26 @@ bool time_sorted_array<V>::highest_raw(time_ns& time, seq_no& seq, void* value) 
   hazard_guard g;
   const buffer* b = load(g);
   ring_detail::cell_key k;
-  std::uint64_t skipped[ring_detail::kMaxEndSkips];
+  ring_detail::cell_key again;
   for (;;) {
     const seq_no c = b->committed.load(std::memory_order_acquire);
     const std::int64_t tail = b->tail.load(std::memory_order_acquire);
     const std::int64_t head = b->head.load(std::memory_order_acquire);
-    int n = 0;
     bool found = false;
     std::int64_t p = tail - 1;
-    for (; p >= head && n < ring_detail::kMaxEndSkips; --p) {
+    for (; p >= head; --p) {
       if (read_full(*b, p, k, value) != ring_detail::probe::at) break;
       if (ring_detail::visible_at(k.version, c)) {
         found = true;
         break;
       }
-      skipped[n++] = k.version;
     }
-    if (!found && p >= head) continue;  // a change in flight at the tail: look again
+    if (!found && p >= head) continue;  // a slot was reused meanwhile: look again
     bool same = true;
-    for (int i = 0; i < n && same; ++i)
-      same = b->at(tail - 1 - i).version.load(std::memory_order_acquire) == skipped[i];
+    for (std::int64_t q = tail - 1; q > p && same; --q) {
+      same = ring_detail::probe_key(*b, q, again) == ring_detail::probe::at &&
+             !ring_detail::visible_at(again.version, c);
+    }
 #ifndef TICKRING_TSAN  // TSan ignores fences; the acquire loads above and below serve it
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif

@@ -240,6 +240,23 @@ TEST(TimeSortedArray, PinnedBufferIsKeptUntilIteratorEnds) {
   EXPECT_EQ(reclaim_pending(), 0U);
 }
 
+TEST(TimeSortedArray, HighestSkipsManyRemovedNewestPoints) {
+  // Removed newest points stay as dead cells at the tail until an insert reuses them: highest()
+  // must step over any number of them (it once gave up after 8 and retried for ever).
+  ring r(64);
+  for (int i = 1; i <= 40; ++i)
+    r.put(i, q(i));
+  for (int i = 40; i > 10; --i)
+    ASSERT_TRUE(r.remove(i).has_value());
+  ASSERT_TRUE(r.highest().has_value());
+  EXPECT_EQ(r.highest()->time, 10);
+  EXPECT_EQ(r.lowest()->time, 1);
+  for (int i = 1; i <= 10; ++i)
+    ASSERT_TRUE(r.remove(i).has_value());
+  EXPECT_FALSE(r.highest().has_value());
+  EXPECT_FALSE(r.lowest().has_value());
+}
+
 TEST(TimeSortedArray, NegativeAndExtremeTimes) {
   ring r;
   r.put(std::numeric_limits<time_ns>::min(), q(1));

@@ -1,5 +1,5 @@
 // The stress run and the checker must catch a deliberately broken ring. This file is built
-// twice, each time with one fault of core/time_sorted_array_write.h compiled in:
+// four times, each time with one fault of core/time_sorted_array_{write,read}.h compiled in:
 // - TICKRING_RING_FAULT_SHIFT_TOWARD_TAIL: a middle insert moves the cells above the new point
 //   toward the tail instead of the cells below it toward the head. Sequentially the ring stays
 //   correct (the unit tests would pass); a reader scanning toward the head while points move

@@ -4,8 +4,9 @@
 //
 // Why one writer makes it easy. A linearization is a total order of the operations that
 // respects real time (a before b whenever a.resp < b.inv) and in which every result matches
-// the sequential model. Reads (get, size) do not change the state, and with one writer the
-// state after any prefix is S_j, j = number of writer operations in it (writer_replay.h).
+// the sequential model. Reads (get, size, lowest, highest, committed) do not change the state,
+// and with one writer the state after any prefix is S_j, j = number of writer operations in it
+// (writer_replay.h).
 // Search the linearization front to back, in the style of Wing & Gong: at each step any
 // "minimal" operation (no pending operation answered before it was invoked; only the head of
 // each thread can be) may come next. Two facts remove all backtracking:
