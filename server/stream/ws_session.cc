@@ -152,7 +152,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     if (writing_ || closing_) return;
     while (!outbox_.empty() && outbox_.front().stale())
       pop_front();  // conflated away
-    if (outbox_.empty()) return;
+    check_room();  // may queue lagged notices and snapshots
+    if (writing_ || outbox_.empty()) return;
     writing_ = true;
     const out_msg& m = outbox_.front();
     in_flight_ = 1;
@@ -198,17 +199,22 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     if (ec) return;
     ctx_.counters.messages_sent.fetch_add(in_flight_, std::memory_order_relaxed);
     in_flight_ = 0;
-    if (lagged_ && outbox_.size() < ctx_.limits.queue_messages / 2 &&
-        queued_bytes_ < ctx_.limits.queue_bytes / 2) {
-      lagged_ = false;
-      for (auto& [id, sub] : subs_) {
-        current_sub_ = id;
-        current_batch_ = sub->request().batch;
-        sub->on_room(*this);
-        lagged_ = lagged_ || sub->has_lagged();
-      }
-    }
     do_write();
+  }
+
+  // Lagged views resync once the queue has drained to half (called whenever it shrank).
+  void check_room() {
+    if (!lagged_ || outbox_.size() >= ctx_.limits.queue_messages / 2 ||
+        queued_bytes_ >= ctx_.limits.queue_bytes / 2) {
+      return;
+    }
+    lagged_ = false;
+    for (auto& [id, sub] : subs_) {
+      current_sub_ = id;
+      current_batch_ = sub->request().batch;
+      sub->on_room(*this);
+      lagged_ = lagged_ || sub->has_lagged();
+    }
   }
 
   void do_read() {

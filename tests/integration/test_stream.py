@@ -313,6 +313,37 @@ class StreamTest(unittest.TestCase):
         with Server("--ws-queue-messages", "2048") as s:
             run(body(s))
 
+    def test_batch_sends_points_frames_in_order(self):
+        async def body(server):
+            ws = await connect(server, max_size=None)
+            await ws.send(json.dumps({"op": "subscribe", "id": 5, "series": "b/*",
+                                      "batch": 64}))
+            await recv(ws)
+            await feed(server, ["b,sym=S%d v=%d %d\n" % (i % 7, i, T0 + i) for i in range(5000)])
+            last, frames, n = {}, 0, 0
+            while n < 5000:
+                m = await recv(ws)
+                if m["type"] == "snapshot":
+                    last[m["series"]] = m["seq"]
+                    continue
+                items = m["points"] if m["type"] == "points" else [m]
+                if m["type"] == "points":
+                    frames += 1
+                    self.assertLessEqual(len(items), 64)
+                    self.assertEqual(m["id"], 5)
+                for p in items:
+                    self.assertEqual(p["seq"], last[p["series"]] + 1)
+                    last[p["series"]] = p["seq"]
+                    n += 1
+            self.assertGreater(frames, 0)
+            await ws.send('{"op":"subscribe","id":6,"series":"b/S1","batch":"yes"}')
+            self.assertEqual((await recv_until(ws, lambda m: m["type"] == "error"))[-1]["code"],
+                             "bad_request")
+            await ws.close()
+
+        with Server() as s:
+            run(body(s))
+
     def test_slow_policy_close(self):
         async def body(server):
             await feed(server, [line("Q", T0, 1.0)])
