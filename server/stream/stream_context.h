@@ -33,7 +33,7 @@ struct stream_limits {
   // Enough for a trading screen; bounds per-connection state and the hub's fan-out lists.
   std::size_t max_subscriptions = 256;
   // Per-connection queue toward the socket: past either bound the slow policy applies.
-  std::size_t queue_messages = 4096;
+  std::size_t queue_messages = 32768;
   std::size_t queue_bytes = 4 * 1024 * 1024;
   // Changes kept per series for since_seq resume.
   std::size_t replay = 1024;
