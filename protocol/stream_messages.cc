@@ -28,7 +28,8 @@ std::optional<std::int64_t> read_id(const json& j) {
   return v;
 }
 
-std::variant<client_message, stream_error> parse_subscribe(const json& j, std::size_t max_snapshot) {
+std::variant<client_message, stream_error> parse_subscribe(const json& j,
+                                                           std::size_t max_snapshot) {
   subscribe_request r;
   const auto id = read_id(j);
   if (!id) {
@@ -49,8 +50,7 @@ std::variant<client_message, stream_error> parse_subscribe(const json& j, std::s
   r.series = std::move(*spec);
   if (const auto n = j.find("snapshot"); n != j.end()) {
     if (!n->is_number_integer() || n->get<std::int64_t>() < 0) {
-      return fail(stream_error_code::bad_request, "'snapshot' must be a non-negative integer",
-                  id);
+      return fail(stream_error_code::bad_request, "'snapshot' must be a non-negative integer", id);
     }
     const auto v = n->get<std::uint64_t>();
     if (v > max_snapshot) {
@@ -63,14 +63,13 @@ std::variant<client_message, stream_error> parse_subscribe(const json& j, std::s
   }
   if (const auto k = j.find("since_seq"); k != j.end() && !k->is_null()) {
     if (!k->is_number_integer() || k->get<std::int64_t>() < 0) {
-      return fail(stream_error_code::bad_request, "'since_seq' must be a non-negative integer",
-                  id);
+      return fail(stream_error_code::bad_request, "'since_seq' must be a non-negative integer", id);
     }
     r.since_seq = k->get<std::uint64_t>();
   }
   if (const auto c = j.find("candles"); c != j.end() && !c->is_null()) {
-    const auto interval = c->is_string() ? parse_candle_interval(c->get_ref<const std::string&>())
-                                         : std::nullopt;
+    const auto interval =
+        c->is_string() ? parse_candle_interval(c->get_ref<const std::string&>()) : std::nullopt;
     if (!interval) {
       return fail(stream_error_code::bad_interval,
                   "invalid 'candles': use <n>s, <n>m, <n>h or <n>d from 1s to 1d", id);
@@ -85,10 +84,9 @@ std::variant<client_message, stream_error> parse_subscribe(const json& j, std::s
                b->get<std::int64_t>() <= static_cast<std::int64_t>(kMaxBatch)) {
       r.batch = b->get<std::size_t>();
     } else {
-      return fail(stream_error_code::bad_request,
-                  "'batch' must be true, false or an integer from 0 to " +
-                      std::to_string(kMaxBatch),
-                  id);
+      return fail(
+          stream_error_code::bad_request,
+          "'batch' must be true, false or an integer from 0 to " + std::to_string(kMaxBatch), id);
     }
     if (r.batch == 1) r.batch = 0;
   }
@@ -184,8 +182,8 @@ std::variant<client_message, stream_error> parse_client_message(std::string_view
     return client_message{unsubscribe_request{*id}};
   }
   if (name == "ping") return client_message{ping_request{}};
-  return fail(stream_error_code::unknown_op,
-              "unknown op; use subscribe, unsubscribe or ping", read_id(j));
+  return fail(stream_error_code::unknown_op, "unknown op; use subscribe, unsubscribe or ping",
+              read_id(j));
 }
 
 double candle_fields::price_of(const core::series& s, const std::uint64_t* w) const {

@@ -27,8 +27,8 @@ struct http_shared {
       : config(c), routes(r), streams(s) {}
   const server_config& config;
   const router& routes;
-  stream::stream_context* streams;     // nullptr: no WebSocket stream
-  std::atomic<std::size_t> open{0};    // connections counted against --max-connections
+  stream::stream_context* streams;   // nullptr: no WebSocket stream
+  std::atomic<std::size_t> open{0};  // connections counted against --max-connections
   std::atomic<bool> stopping{false};
 };
 

@@ -31,34 +31,35 @@ struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
 };
 
 void http_listener::impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](
-                                                    boost::system::error_code ec,
-                                                    tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      spdlog::warn("http accept: {}", ec.message());
-      return self->do_accept();
-    }
-    if (self->shared->open.load(std::memory_order_relaxed) >= self->shared->config.max_connections) {
-      // Over the limit: a short 503 written synchronously (it fits any socket buffer).
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nContent-Length: 76\r\n\r\n"
-          "{\"error\":{\"code\":503,\"message\":\"too many connections; try again later\"}}";
-      boost::system::error_code ignored;
-      asio::write(socket, asio::buffer(kBusy), ignored);
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      return self->do_accept();
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto session = start_http_session(std::move(socket), self->shared);
-    {
-      std::lock_guard lock(self->sessions_mutex);
-      std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
-      self->sessions.push_back(session);
-    }
-    self->do_accept();
-  });
+  acceptor.async_accept(
+      asio::make_strand(ioc),
+      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+          spdlog::warn("http accept: {}", ec.message());
+          return self->do_accept();
+        }
+        if (self->shared->open.load(std::memory_order_relaxed) >=
+            self->shared->config.max_connections) {
+          // Over the limit: a short 503 written synchronously (it fits any socket buffer).
+          static constexpr std::string_view kBusy =
+              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+              "Connection: close\r\nContent-Length: 76\r\n\r\n"
+              "{\"error\":{\"code\":503,\"message\":\"too many connections; try again later\"}}";
+          boost::system::error_code ignored;
+          asio::write(socket, asio::buffer(kBusy), ignored);
+          socket.shutdown(tcp::socket::shutdown_both, ignored);
+          return self->do_accept();
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto session = start_http_session(std::move(socket), self->shared);
+        {
+          std::lock_guard lock(self->sessions_mutex);
+          std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
+          self->sessions.push_back(session);
+        }
+        self->do_accept();
+      });
 }
 
 http_listener::http_listener(asio::io_context& ioc, const server_config& config, const router& r,

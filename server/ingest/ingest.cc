@@ -20,7 +20,12 @@ using asio::ip::tcp;
 
 struct ingest_service::impl {
   impl(core::series_store& s, const server_config& c, ingest_counters& k)
-      : store(s), config(c), path(s, k), applier(path), write_applier(path), counters(k),
+      : store(s),
+        config(c),
+        path(s, k),
+        applier(path),
+        write_applier(path),
+        counters(k),
         acceptor(ioc) {}
 
   void do_accept() {

@@ -35,8 +35,8 @@ struct ingest_counters {
   std::atomic<std::uint64_t> error_lines_suppressed{0};
   std::atomic<std::uint64_t> points_inserted{0};
   std::atomic<std::uint64_t> points_overwritten{0};
-  std::atomic<std::uint64_t> points_removed{0};   // DELETE
-  std::atomic<std::uint64_t> points_evicted{0};   // retention
+  std::atomic<std::uint64_t> points_removed{0};  // DELETE
+  std::atomic<std::uint64_t> points_evicted{0};  // retention
 };
 
 // The ingest thread is the only writer of these counters: a relaxed load+store is a plain

@@ -39,5 +39,4 @@ class line_applier {
   std::array<core::field_input, protocol::kMaxFieldsPerLine> fields_{};
 };
 
-
 }  // namespace tickring::server

@@ -31,10 +31,10 @@
 namespace tickring::server::stream {
 
 struct hub_counters {
-  std::atomic<std::uint64_t> records{0};        // change records built
-  std::atomic<std::uint64_t> inbox_drops{0};    // records not delivered: a session inbox full
-  std::atomic<std::uint64_t> replayed{0};       // records replayed for since_seq
-  std::atomic<std::uint64_t> resets{0};         // since_seq not honoured
+  std::atomic<std::uint64_t> records{0};      // change records built
+  std::atomic<std::uint64_t> inbox_drops{0};  // records not delivered: a session inbox full
+  std::atomic<std::uint64_t> replayed{0};     // records replayed for since_seq
+  std::atomic<std::uint64_t> resets{0};       // since_seq not honoured
 };
 
 class hub final : public change_sink {

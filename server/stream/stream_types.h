@@ -34,7 +34,7 @@ struct change_record {
   core::seq_no ring_seq;       // the ring's sequence of the change ...
   core::seq_no ring_seq_last;  // ... and after the evictions it caused
   std::size_t evicted;
-  core::time_ns oldest;        // lowest time left after evictions
+  core::time_ns oldest;  // lowest time left after evictions
   std::array<std::uint64_t, core::kMaxFieldsPerSeries> words;
   // "series":"m/s","seq":..,"time":..,<fields>}  — the shared tail of point/delete messages.
   std::string body;

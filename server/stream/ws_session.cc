@@ -117,7 +117,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     series_view* view;  // live messages: for conflation
     std::int64_t sub;
     std::size_t bytes;
-    std::size_t batch;  // > 0: a point that may share a `points` frame with this many at most
+    std::size_t batch;    // > 0: a point that may share a `points` frame with this many at most
     std::uint64_t epoch;  // the view's epoch when queued (stale once the view lagged)
 
     bool stale() const { return view != nullptr && epoch != view->epoch(); }
@@ -152,7 +152,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     if (writing_ || closing_) return;
     while (!outbox_.empty() && outbox_.front().stale())
       pop_front();  // conflated away
-    check_room();  // may queue lagged notices and snapshots
+    check_room();   // may queue lagged notices and snapshots
     if (writing_ || outbox_.empty()) return;
     writing_ = true;
     const out_msg& m = outbox_.front();
@@ -262,8 +262,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     const auto id = req.id;
     if (subs_.contains(id)) {
       return error({stream_error_code::duplicate_id,
-                    "subscription id " + std::to_string(id) + " is in use on this connection",
-                    id});
+                    "subscription id " + std::to_string(id) + " is in use on this connection", id});
     }
     if (subs_.size() >= ctx_.limits.max_subscriptions) {
       return error({stream_error_code::too_many_subscriptions,
@@ -394,8 +393,8 @@ void stream_context::close_all() {
 }
 
 void start_ws_session(tcp::socket&& socket,
-                      beast::http::request<beast::http::string_body>&& request,
-                      stream_context& ctx, std::shared_ptr<void> slot) {
+                      beast::http::request<beast::http::string_body>&& request, stream_context& ctx,
+                      std::shared_ptr<void> slot) {
   auto s = std::make_shared<ws_session>(std::move(socket), ctx, std::move(slot));
   {
     std::lock_guard lock(ctx.mutex);
