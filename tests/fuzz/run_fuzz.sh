@@ -16,20 +16,28 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$repo/build/fuzz}"
 seconds="${FUZZ_SECONDS:-60}"
 cxx="${FUZZ_CXX:-clang++}"
-target=line_protocol
+target="${FUZZ_TARGET:-line_protocol}"
 
 mkdir -p "$build/artifacts" "$build/corpus/$target"
 build="$(cd "$build" && pwd)"
 corpus="$build/corpus/$target"
 
-# The parser is pure standard C++: only its own sources, no core/, fmt or json.
-sources=(
-  "$repo/protocol/line_protocol.cc"
-  "$repo/protocol/line_protocol_error.cc"
-  "$repo/protocol/line_protocol_scanner.cc"
-  "$repo/protocol/line_protocol_values.cc"
-  "$repo/tests/fuzz/${target}_fuzz.cc"
-)
+# Each parser builds from its own sources (header-only nlohmann_json where needed).
+case "$target" in
+  line_protocol)
+    sources=(
+      "$repo/protocol/line_protocol.cc"
+      "$repo/protocol/line_protocol_error.cc"
+      "$repo/protocol/line_protocol_scanner.cc"
+      "$repo/protocol/line_protocol_values.cc"
+    ) ;;
+  stream_messages)
+    sources=("$repo/protocol/stream_requests.cc" "$repo/protocol/json_text.cc") ;;
+  *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
+esac
+sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
+dict=()
+[ -f "$repo/tests/fuzz/${target}.dict" ] && dict=(-dict="$repo/tests/fuzz/${target}.dict")
 echo "run_fuzz: building $build/${target}_fuzz with $cxx"
 "$cxx" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -47,7 +55,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
   -max_len=4096 \
   -timeout=10 \
   -rss_limit_mb=2048 \
-  -dict="$repo/tests/fuzz/${target}.dict" \
+  "${dict[@]}" \
   -artifact_prefix="$build/artifacts/" \
   -print_final_stats=1 \
   "$corpus"
