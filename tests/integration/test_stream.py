@@ -418,6 +418,34 @@ class StreamTest(unittest.TestCase):
         with Server("--ws-max-subscriptions", "2") as s:
             run(body(s))
 
+    def test_idle_client_that_never_answers_pings_is_closed(self):
+        """A raw client completes the handshake and then never reads or answers: the server
+        pings it after half the idle timeout and closes it after all of it."""
+        import base64
+        import socket as sk
+        import time
+        with Server("--ws-idle-timeout", "2s") as server:
+            s = sk.create_connection(("127.0.0.1", server.http_port), timeout=WAIT)
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall(("GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+            start = time.monotonic()
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(4096)
+            self.assertIn(b" 101 ", data.split(b"\r\n")[0])
+            rest = data.split(b"\r\n\r\n", 1)[1]
+            while True:  # until the server closes the TCP connection (bounded by WAIT)
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertLess(time.monotonic() - start, WAIT)
+            self.assertEqual(rest[0] & 0x0F, 0x9, "the first frame is a ping")
+            s.close()
+            self.assertEqual(server.request("GET", "/health")[0], 200)
+
     def test_shutdown_closes_streams_with_1001(self):
         async def body(server):
             clients = []
