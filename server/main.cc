@@ -17,9 +17,10 @@
 
 #include "server/config.h"
 #include "server/http/listener.h"
-#include "server/stream/hub.h"
-#include "server/ingest/ingest.h"
 #include "server/http/router.h"
+#include "server/ingest/ingest.h"
+#include "server/listen.h"
+#include "server/stream/hub.h"
 
 namespace {
 
@@ -121,8 +122,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    server::fit_descriptor_limit(*config);
     return run(*config);
-  } catch (const std::system_error& e) {
+  } catch (const std::exception& e) {
+    // Start-up failures (an address in use, too few file descriptors): exit 1 with the reason.
+    spdlog::shutdown();
     std::cerr << "tickring-server: " << e.what() << "\n";
     return 1;
   }

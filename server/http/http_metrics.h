@@ -43,6 +43,11 @@ class http_metrics {
  public:
   void record(route_id route, unsigned status, double seconds);
   void append_prometheus(std::string& out) const;
+  // Points a /v1/series query walked in the ring (one relaxed add per query): shows that a
+  // query's cost follows its `limit`, not the size of its range.
+  void add_points_scanned(std::uint64_t n) {
+    points_scanned_.fetch_add(n, std::memory_order_relaxed);
+  }
 
  private:
   struct alignas(64) per_route {
@@ -52,6 +57,7 @@ class http_metrics {
     std::atomic<std::uint64_t> sum_ns{0};
   };
   std::array<per_route, static_cast<std::size_t>(route_id::count_)> routes_{};
+  alignas(64) std::atomic<std::uint64_t> points_scanned_{0};
 };
 
 // Resident set size of this process in bytes (from /proc/self/statm), 0 if unavailable.

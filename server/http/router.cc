@@ -132,7 +132,9 @@ http_reply metrics_page(const route_context& ctx) {
         core::epoch_pending());
   if (ctx.streams != nullptr) {
     const auto& k = ctx.streams->counters;
-    auto load = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    auto load = [](const std::atomic<std::uint64_t>& a) {
+      return a.load(std::memory_order_relaxed);
+    };
     gauge("tickring_ws_clients", "Open WebSocket stream connections.", load(k.clients));
     counter("tickring_ws_clients_total", "WebSocket stream connections accepted.",
             load(k.clients_total));
@@ -152,8 +154,7 @@ http_reply metrics_page(const route_context& ctx) {
     counter("tickring_ws_abuse_closes_total", "Connections closed for too many bad messages.",
             load(k.abuse_closes));
     const auto& h = ctx.streams->the_hub.counters();
-    counter("tickring_stream_records_total", "Changes serialised for the stream.",
-            load(h.records));
+    counter("tickring_stream_records_total", "Changes serialised for the stream.", load(h.records));
     counter("tickring_stream_inbox_drops_total",
             "Changes not handed to a session whose inbox was full (resynced later).",
             load(h.inbox_drops));
@@ -203,7 +204,7 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     return route_id::write;
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "window") {
-    handle_window_route(ctx_.window, *target, req, respond);
+    handle_window_route(ctx_.window, ctx_.config.test_clock, *target, req, respond);
     return route_id::window;
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "series") {

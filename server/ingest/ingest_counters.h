@@ -19,6 +19,7 @@ enum class reject_reason : std::uint8_t {
   missing_field,
   field_type_conflict,
   line_too_long,
+  future_timestamp,  // beyond now + --max-future-skew while --retention is on
   count_
 };
 std::string_view to_string(reject_reason r) noexcept;
@@ -35,8 +36,8 @@ struct ingest_counters {
   std::atomic<std::uint64_t> error_lines_suppressed{0};
   std::atomic<std::uint64_t> points_inserted{0};
   std::atomic<std::uint64_t> points_overwritten{0};
-  std::atomic<std::uint64_t> points_removed{0};   // DELETE
-  std::atomic<std::uint64_t> points_evicted{0};   // retention
+  std::atomic<std::uint64_t> points_removed{0};  // DELETE
+  std::atomic<std::uint64_t> points_evicted{0};  // retention
 };
 
 // The ingest thread is the only writer of these counters: a relaxed load+store is a plain
