@@ -96,10 +96,25 @@ int run(const server::server_config& config) {
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
   });
 
+  // A handler that throws past its session (the HTTP session answers 500 itself) is logged
+  // and the worker goes back to work: one bad request never ends the process. Asio allows
+  // run() again after an exception left it.
+  auto work = [&workers] {
+    for (;;) {
+      try {
+        workers.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("worker: unhandled exception: {}", e.what());
+      } catch (...) {
+        spdlog::error("worker: unhandled exception");
+      }
+    }
+  };
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < config.workers; ++i)
-    threads.emplace_back([&] { workers.run(); });
-  workers.run();
+    threads.emplace_back(work);
+  work();
   for (auto& t : threads)
     t.join();
   ingest.stop();
