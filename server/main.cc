@@ -75,6 +75,10 @@ int run(const server::server_config& config) {
   server::router routes({store, ingest, config, metrics, window, &streams});
   server::http_listener http(workers, config, routes, &streams);
 
+  // Everything that takes a descriptor is opened before the listening line is printed: that
+  // line means "started", and nothing after it can fail for lack of descriptors.
+  asio::signal_set signals(workers, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(workers);
   ingest.start();
   http.start();
   std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
@@ -84,8 +88,6 @@ int run(const server::server_config& config) {
                config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
                config.demo ? ", demo feed on" : "");
 
-  asio::signal_set signals(workers, SIGINT, SIGTERM);
-  asio::steady_timer drain_timer(workers);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);

@@ -104,6 +104,64 @@ class DescriptorLimitTest(unittest.TestCase):
         self.assertIn("--max-connections lowered to 56", err)
         self.assertNotIn("accept: Too many open files", err)
 
+    def test_accept_loops_back_off_when_out_of_descriptors(self):
+        """With no descriptor left, accept fails with EMFILE: both loops pause instead of
+        spinning on it, and serve the waiting connections once descriptors are back."""
+        import re
+        import resource
+        import time
+
+        proc = subprocess.Popen([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                                 "--log-level", "warn"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", proc.stdout.readline())
+            self.assertIsNotNone(m)
+            http_port, ingest_port = int(m.group(1)), int(m.group(2))
+            soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+            used = len(os.listdir("/proc/%d/fd" % proc.pid))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (used, hard))
+            web = socket.create_connection(("127.0.0.1", http_port), timeout=10)
+            feed = socket.create_connection(("127.0.0.1", ingest_port), timeout=10)
+            feed.sendall(b"fd,sym=A v=1 1\n")
+
+            def cpu_seconds():
+                with open("/proc/%d/stat" % proc.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            time.sleep(0.3)
+            before = cpu_seconds()
+            time.sleep(1.5)
+            self.assertLess(cpu_seconds() - before, 0.5, "the accept loops spin on EMFILE")
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            web.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            body = b""
+            while True:
+                chunk = web.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
+            self.assertTrue(body.startswith(b"HTTP/1.1 200"), body)
+            # The feed connection waiting in its backlog is accepted within a backoff too.
+            import json
+            import urllib.request
+            deadline = time.monotonic() + 5
+            points = 0
+            while points != 1 and time.monotonic() < deadline:
+                with urllib.request.urlopen("http://127.0.0.1:%d/health" % http_port,
+                                            timeout=10) as r:
+                    points = json.loads(r.read())["points"]
+                time.sleep(0.05)
+            self.assertEqual(points, 1)
+            web.close()
+            feed.close()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err[-2000:])
+        self.assertIn("accept: Too many open files", err)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
