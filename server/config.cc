@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <charconv>
 #include <iostream>
 #include <limits>
@@ -122,6 +123,22 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
     ("demo-symbols", po::value(&c.demo_symbols)->default_value(c.demo_symbols), "demo feed: number of symbols");
   // clang-format on
+  // Boost reads "-1" into an unsigned option as 2^64 - 1: no flag takes a negative number, so
+  // a value that starts with '-' and a digit is refused before parsing.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto eq = arg.find("=-");
+    const bool separate = arg.size() >= 2 && arg[0] == '-' && std::isdigit(arg[1]) != 0;
+    const bool joined =
+        eq != std::string_view::npos && eq + 2 < arg.size() && std::isdigit(arg[eq + 2]) != 0;
+    if (separate || joined) {
+      const std::string flag = joined  ? std::string(arg.substr(0, eq))
+                               : i > 1 ? std::string(argv[i - 1])
+                                       : std::string();
+      throw std::invalid_argument(flag + ": negative value '" + std::string(arg) +
+                                  "' (no flag takes a negative number)");
+    }
+  }
   // Not in --help: switches meant for tests only.
   po::options_description hidden("Test-only options");
   hidden.add_options()("test-clock", po::bool_switch(&c.test_clock),

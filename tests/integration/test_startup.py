@@ -60,6 +60,11 @@ class ConfigOverflowTest(unittest.TestCase):
         self.rejected("--header-timeout", "9000000000000000000")
         self.rejected("--ws-idle-timeout", "300000d")
 
+    def test_negative_numbers_are_rejected_not_wrapped(self):
+        self.assertIn("negative", self.rejected("--max-connections", "-1"))
+        self.rejected("--max-body=-5")
+        self.rejected("--ws-queue-bytes", "-1024")
+
     def test_huge_header_limit_is_rejected(self):
         self.rejected("--max-header", str(5 * 1024 ** 3))
         self.rejected("--max-header", str(2 ** 32))
