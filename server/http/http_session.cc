@@ -143,10 +143,11 @@ class http_session final : public http_session_base,
     // that reply until the route is known, so that metrics name it.
     in_handler_ = true;
     awaiting_reply_ = true;
-    auto answer = [self](http_reply reply) {
-      asio::dispatch(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
-        // One reply per request: a second one (a handler that answered, then threw) is dropped.
-        if (!self->awaiting_reply_) return;
+    auto answer = [self, id = ++request_id_](http_reply reply) {
+      asio::dispatch(self->stream_.get_executor(), [self, id, reply = std::move(reply)]() mutable {
+        // One reply per request: a second one (a handler that answered, then threw) is
+        // dropped, also when it arrives while a later request of this connection waits.
+        if (!self->awaiting_reply_ || id != self->request_id_) return;
         self->awaiting_reply_ = false;
         if (self->in_handler_) {
           self->held_ = std::move(reply);
@@ -218,7 +219,8 @@ class http_session final : public http_session_base,
   bool keep_alive_ = false;
   route_id route_ = route_id::not_found;
   bool in_handler_ = false;
-  bool awaiting_reply_ = false;  // a request was handed to the router and is not answered yet
+  bool awaiting_reply_ = false;   // a request was handed to the router and is not answered yet
+  std::uint64_t request_id_ = 0;  // of the request awaiting its reply
   std::optional<http_reply> held_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool head_ = false;
