@@ -128,9 +128,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const auto eq = arg.find("=-");
-    const bool separate = arg.size() >= 2 && arg[0] == '-' && std::isdigit(arg[1]) != 0;
-    const bool joined =
-        eq != std::string_view::npos && eq + 2 < arg.size() && std::isdigit(arg[eq + 2]) != 0;
+    const bool separate =
+        arg.size() >= 2 && arg[0] == '-' && std::isdigit(static_cast<unsigned char>(arg[1])) != 0;
+    const bool joined = eq != std::string_view::npos && eq + 2 < arg.size() &&
+                        std::isdigit(static_cast<unsigned char>(arg[eq + 2])) != 0;
     if (separate || joined) {
       const std::string flag = joined  ? std::string(arg.substr(0, eq))
                                : i > 1 ? std::string(argv[i - 1])
