@@ -2,8 +2,10 @@
 // writes thousands of points per request, and a tree per point would cost an allocation each.
 // nlohmann_json is used for small control messages instead.
 //
-// Pure functions; thread-safe. Strings are escaped per RFC 8259 (control bytes as \u00XX);
-// the input is expected to be UTF-8 (names are validated by the line-protocol parser).
+// Pure functions; thread-safe. Strings are escaped per RFC 8259 (control bytes as \u00XX).
+// The answer is always valid UTF-8: names are validated by the line-protocol parser, but text
+// echoed from a request (a key, a parameter, an error message) may be anything, so each byte
+// that does not start a well-formed UTF-8 sequence is written as U+FFFD.
 // Doubles are written in the shortest form that reads back exactly (std::to_chars); NaN and
 // infinities, which JSON cannot carry, are written as null.
 #pragma once

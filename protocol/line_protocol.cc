@@ -32,6 +32,8 @@ bool parse_series_key(line_scanner& s, parsed_line& out) {
   out.measurement = s.unescape(token, detail::kMeasurement);
   out.symbol = {};
   std::string_view symbol_key;
+  std::array<std::string_view, kMaxTagsPerLine> keys;
+  std::size_t tags = 0;
   while (!s.at_end() && s.peek() == ',') {
     s.advance();
     name_token key;
@@ -39,6 +41,19 @@ bool parse_series_key(line_scanner& s, parsed_line& out) {
     if (key.raw.empty()) {
       return s.fail(key.begin, code::missing_tag_key, "expected a tag key after ','");
     }
+    if (tags == kMaxTagsPerLine) {
+      return s.fail(key.begin, code::too_many_tags, "more than ", decimal(kMaxTagsPerLine),
+                    " tags");
+    }
+    // sym=a,sym=b is reported as a symbol given twice, below.
+    if (!is_symbol_tag(key.raw)) {
+      for (std::size_t i = 0; i < tags; ++i) {
+        if (keys[i] == key.raw) {
+          return s.fail(key.begin, code::duplicate_tag, "tag ", quoted(key.raw), " given twice");
+        }
+      }
+    }
+    keys[tags++] = key.raw;
     if (s.at_end() || s.peek() != '=') {
       return s.fail(s.pos(), code::missing_tag_value, "tag key ", quoted(key.raw),
                     " has no '=value'");

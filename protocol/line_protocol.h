@@ -51,6 +51,8 @@
 // - The series is (measurement, symbol); the symbol is the value of the tag `sym` or `symbol`.
 //   A line with neither is rejected ("missing tag 'sym' or 'symbol'"), as is a line that gives
 //   the symbol twice (both tags, or one tag repeated). Other tags are validated, then ignored.
+// - A tag key given twice in one line rejects the line, as InfluxDB does ("duplicate tags");
+//   keys are compared as written (escapes included). At most kMaxTagsPerLine tags per line.
 // - A field name given twice in one line rejects the line (InfluxDB would keep the last).
 // - A float outside the range of double (including underflow such as 1e-400) is rejected.
 #pragma once
@@ -123,6 +125,10 @@ struct parsed_line {
   std::optional<std::int64_t> timestamp;  // nanoseconds since the epoch; none: use server time
 };
 
+// Bounds the duplicate-tag check (quadratic in the tag count): market data carries a few tags;
+// InfluxDB's own guidance keeps tag sets small too.
+inline constexpr std::size_t kMaxTagsPerLine = 64;
+
 enum class parse_status : std::uint8_t { ok, skip /* blank or comment */, error };
 
 enum class parse_error_code : std::uint8_t {
@@ -150,6 +156,8 @@ enum class parse_error_code : std::uint8_t {
   trailing_text,
   missing_symbol,
   duplicate_symbol,
+  duplicate_tag,  // a tag key given twice (InfluxDB rejects it too)
+  too_many_tags,
 };
 
 // Stable snake_case name of a code ("invalid_float"), for metric labels and logs.

@@ -100,6 +100,10 @@ std::string_view to_string(parse_error_code code) noexcept {
       return "missing_symbol";
     case parse_error_code::duplicate_symbol:
       return "duplicate_symbol";
+    case parse_error_code::duplicate_tag:
+      return "duplicate_tag";
+    case parse_error_code::too_many_tags:
+      return "too_many_tags";
   }
   return "unknown";
 }

@@ -201,6 +201,11 @@ bool general_path_agrees(std::string_view line, precision unit, const parsed_lin
   if (d == p || at(d) != ',') return false;
   out.measurement = view(p, d);
   bool have_symbol = false;
+  // Tag keys so far: a repeated key goes to the general path, which reports it. Quote lines
+  // carry one to three tags; more than this also take the general path.
+  constexpr std::size_t kFastTags = 8;
+  std::array<std::string_view, kFastTags> keys;
+  std::size_t tags = 0;
   do {
     const char* const key = d + 1;
     d = stops.next(data);
@@ -209,6 +214,11 @@ bool general_path_agrees(std::string_view line, precision unit, const parsed_lin
     d = stops.next(data);
     if (d == value || (at(d) != ',' && at(d) != ' ')) return false;
     const std::string_view key_name = view(key, value - 1);
+    if (tags == kFastTags) return false;
+    for (std::size_t i = 0; i < tags; ++i) {
+      if (keys[i] == key_name) return false;
+    }
+    keys[tags++] = key_name;
     if (key_name == "sym" || key_name == "symbol") {
       if (have_symbol) return false;
       have_symbol = true;

@@ -1,8 +1,10 @@
 #include "server/config.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <charconv>
 #include <iostream>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -13,21 +15,31 @@ std::chrono::nanoseconds parse_duration(const std::string& text) {
   std::int64_t n = 0;
   const char* end = text.data() + text.size();
   const auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (ec == std::errc::result_out_of_range) {
+    throw std::invalid_argument("duration '" + text + "' is too large");
+  }
   if (ec != std::errc() || p == text.data() || n < 0) {
     throw std::invalid_argument("invalid duration '" + text +
                                 "' (examples: 500ms, 30s, 15m, 2h, 7d)");
   }
   const std::string unit(p, end);
-  using namespace std::chrono;
-  if (unit.empty() || unit == "s") return seconds(n);
-  if (unit == "ms") return milliseconds(n);
-  if (unit == "us") return microseconds(n);
-  if (unit == "ns") return nanoseconds(n);
-  if (unit == "m") return minutes(n);
-  if (unit == "h") return hours(n);
-  if (unit == "d") return hours(24 * n);
-  throw std::invalid_argument("invalid duration unit in '" + text +
-                              "' (use ns, us, ms, s, m, h, d)");
+  std::int64_t ns_per_unit = 0;
+  if (unit.empty() || unit == "s") ns_per_unit = 1'000'000'000;
+  if (unit == "ms") ns_per_unit = 1'000'000;
+  if (unit == "us") ns_per_unit = 1'000;
+  if (unit == "ns") ns_per_unit = 1;
+  if (unit == "m") ns_per_unit = 60'000'000'000;
+  if (unit == "h") ns_per_unit = 3'600'000'000'000;
+  if (unit == "d") ns_per_unit = 86'400'000'000'000;
+  if (ns_per_unit == 0) {
+    throw std::invalid_argument("invalid duration unit in '" + text +
+                                "' (use ns, us, ms, s, m, h, d)");
+  }
+  // Nanoseconds in an int64 reach about 292 years; past that the product would wrap.
+  if (n > std::numeric_limits<std::int64_t>::max() / ns_per_unit) {
+    throw std::invalid_argument("duration '" + text + "' is too large (at most about 292 years)");
+  }
+  return std::chrono::nanoseconds(n * ns_per_unit);
 }
 
 endpoint_spec parse_endpoint(const std::string& text) {
@@ -54,6 +66,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string ingest = "127.0.0.1:9009";
   std::string window = "10s";
   std::string retention = "0";
+  std::string future_skew = "10m";
+  std::string feed_idle = std::to_string(c.feed_idle_timeout.count()) + "s";
   std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
   std::string ws_policy = "conflate";
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
@@ -72,14 +86,22 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "sliding-window store: maximum live keys (503 above)")
     ("retention", po::value(&retention)->default_value(retention),
        "drop points older than this before a series' newest point (0: keep by count only)")
+    ("max-future-skew", po::value(&future_skew)->default_value(future_skew),
+       "with --retention: reject a timestamp further than this ahead of the server's clock")
     ("max-points-per-series", po::value(&c.store.max_points_per_series)->default_value(c.store.max_points_per_series),
        "keep at most this many points per series (oldest evicted)")
     ("max-series", po::value(&c.store.max_series)->default_value(c.store.max_series),
        "maximum number of series; a line for a new series past it is rejected")
     ("max-body", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes), "maximum HTTP request body, bytes (413 above)")
+    ("max-answer-bytes", po::value(&c.max_answer_bytes)->default_value(c.max_answer_bytes),
+       "largest answer of a /v1/series query, bytes (413 above)")
     ("max-header", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "maximum HTTP request header, bytes")
     ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
        "maximum concurrent HTTP connections (503 above)")
+    ("max-feed-connections", po::value(&c.max_feed_connections)->default_value(c.max_feed_connections),
+       "maximum concurrent line-protocol TCP connections (refused above)")
+    ("feed-idle-timeout", po::value(&feed_idle)->default_value(feed_idle),
+       "close a line-protocol TCP connection that sends nothing for this long")
     ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
        "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
     ("ws-max-subscriptions", po::value(&c.stream.max_subscriptions)->default_value(c.stream.max_subscriptions),
@@ -101,9 +123,32 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
     ("demo-symbols", po::value(&c.demo_symbols)->default_value(c.demo_symbols), "demo feed: number of symbols");
   // clang-format on
+  // Boost reads "-1" into an unsigned option as 2^64 - 1: no flag takes a negative number, so
+  // a value that starts with '-' and a digit is refused before parsing.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto eq = arg.find("=-");
+    const bool separate =
+        arg.size() >= 2 && arg[0] == '-' && std::isdigit(static_cast<unsigned char>(arg[1])) != 0;
+    const bool joined = eq != std::string_view::npos && eq + 2 < arg.size() &&
+                        std::isdigit(static_cast<unsigned char>(arg[eq + 2])) != 0;
+    if (separate || joined) {
+      const std::string flag = joined  ? std::string(arg.substr(0, eq))
+                               : i > 1 ? std::string(argv[i - 1])
+                                       : std::string();
+      throw std::invalid_argument(flag + ": negative value '" + std::string(arg) +
+                                  "' (no flag takes a negative number)");
+    }
+  }
+  // Not in --help: switches meant for tests only.
+  po::options_description hidden("Test-only options");
+  hidden.add_options()("test-clock", po::bool_switch(&c.test_clock),
+                       "tests only: /v1/window takes the clock from a `time` parameter");
+  po::options_description all;
+  all.add(opts).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::store(po::parse_command_line(argc, argv, all), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw std::invalid_argument(e.what());
@@ -122,13 +167,40 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   }
   c.http = parse_endpoint(http);
   c.ingest = parse_endpoint(ingest);
-  c.window = parse_duration(window);
-  if (c.window.count() <= 0) throw std::invalid_argument("--window must be positive");
-  c.store.max_age = parse_duration(retention).count();
-  c.header_timeout =
-      std::chrono::duration_cast<std::chrono::seconds>(parse_duration(header_timeout));
-  if (c.header_timeout.count() < 1)
-    throw std::invalid_argument("--header-timeout must be at least 1s");
+  auto duration_flag = [](const char* flag, const std::string& text) {
+    try {
+      return parse_duration(text);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string(flag) + ": " + e.what());
+    }
+  };
+  c.window = duration_flag("--window", window);
+  if (c.window.count() <= 0 || c.window > kMaxWindow) {
+    throw std::invalid_argument("--window must be from 1ns to 365d");
+  }
+  c.store.max_age = duration_flag("--retention", retention).count();
+  c.max_future_skew = duration_flag("--max-future-skew", future_skew);
+  if (c.max_future_skew.count() <= 0 || c.max_future_skew > kMaxWindow) {
+    throw std::invalid_argument("--max-future-skew must be from 1ns to 365d");
+  }
+  c.header_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      duration_flag("--header-timeout", header_timeout));
+  if (c.header_timeout.count() < 1 || c.header_timeout > kMaxHeaderTimeout)
+    throw std::invalid_argument("--header-timeout must be from 1s to 1h");
+  c.feed_idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      duration_flag("--feed-idle-timeout", feed_idle));
+  if (c.feed_idle_timeout.count() < 1 || c.feed_idle_timeout > std::chrono::hours(24)) {
+    throw std::invalid_argument("--feed-idle-timeout must be from 1s to 1d");
+  }
+  if (c.max_feed_connections == 0 || c.max_connections == 0) {
+    throw std::invalid_argument("--max-connections and --max-feed-connections must be at least 1");
+  }
+  if (c.max_answer_bytes < 1024)
+    throw std::invalid_argument("--max-answer-bytes must be at least 1024");
+  if (c.max_header_bytes < kMinHeaderBytes || c.max_header_bytes > kMaxHeaderBytesLimit) {
+    throw std::invalid_argument("--max-header must be from " + std::to_string(kMinHeaderBytes) +
+                                " to " + std::to_string(kMaxHeaderBytesLimit) + " bytes");
+  }
   if (ws_policy == "conflate") {
     c.stream.policy = stream::slow_policy::conflate;
   } else if (ws_policy == "close") {
@@ -137,7 +209,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     throw std::invalid_argument("--ws-slow-policy must be conflate or close");
   }
   c.stream.idle_timeout =
-      std::chrono::duration_cast<std::chrono::seconds>(parse_duration(ws_idle));
+      std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--ws-idle-timeout", ws_idle));
   if (c.stream.idle_timeout.count() < 2 || c.stream.idle_timeout > std::chrono::hours(24)) {
     throw std::invalid_argument("--ws-idle-timeout must be from 2s to 1d");
   }

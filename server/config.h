@@ -24,12 +24,34 @@ struct endpoint_spec {
 inline constexpr std::size_t kDefaultMaxBodyBytes = 25 * 1024 * 1024;
 // Enough for any browser or curl request; bounds the memory of a hostile header.
 inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;
+// Bounds of --max-header: below 1 KiB no browser request fits; above 1 MiB one connection
+// could make the server hold a megabyte of header (and Beast's limit is 32-bit).
+inline constexpr std::size_t kMinHeaderBytes = 1024;
+inline constexpr std::size_t kMaxHeaderBytesLimit = 1024 * 1024;
+// Largest answer of a /v1/series query (413 above): kMaxLimit points of 16 fields fit, and
+// a worker never builds an answer of unbounded size.
+inline constexpr std::size_t kDefaultMaxAnswerBytes = 64 * 1024 * 1024;
 // Each HTTP/WebSocket connection costs a socket and ~16 KiB of buffers.
 inline constexpr std::size_t kDefaultMaxConnections = 10'000;
 // A connection must deliver a complete request header within this time of the previous answer
 // (or of connecting), or it is dropped: that bounds both a slow-loris client and an idle
 // keep-alive connection.
 inline constexpr std::chrono::seconds kDefaultHeaderTimeout{15};
+// Longest --header-timeout: a longer one only keeps idle connections (and their descriptors).
+inline constexpr std::chrono::seconds kMaxHeaderTimeout{3600};
+// Longest --window: a year is far past any sliding-window use, and keeps `now + window` (in
+// int64 nanoseconds since 1970) far from overflow.
+inline constexpr std::chrono::nanoseconds kMaxWindow = std::chrono::hours(24 * 365);
+// With --retention, a timestamp further than this ahead of the server's clock is rejected:
+// generous for clock skew between a feed and the server, far short of evicting real data.
+inline constexpr std::chrono::seconds kDefaultMaxFutureSkew{600};
+// Feed connections are a few publishers, and each holds a 320 KiB read buffer: 256 of them
+// bound that memory to 80 MiB.
+inline constexpr std::size_t kDefaultMaxFeedConnections = 256;
+// A feed connection that sends nothing for this long is closed (a vanished publisher whose
+// TCP connection never reports it), freeing its descriptor and buffer. Quiet markets send
+// less often than this; a publisher may also send an empty line as a keep-alive.
+inline constexpr std::chrono::seconds kDefaultFeedIdleTimeout{900};
 // Requests in flight get this long to finish after SIGINT/SIGTERM before the server exits.
 inline constexpr std::chrono::seconds kShutdownGrace{5};
 
@@ -39,12 +61,18 @@ struct server_config {
   unsigned workers = 0;  // 0: one per core
   std::chrono::nanoseconds window = std::chrono::seconds(10);
   std::size_t window_max_keys = core::kDefaultMaxKeys;
+  std::chrono::nanoseconds max_future_skew = kDefaultMaxFutureSkew;  // with retention only
   core::series_store_limits store;
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
   std::size_t max_connections = kDefaultMaxConnections;
+  std::size_t max_answer_bytes = kDefaultMaxAnswerBytes;
   std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
+  std::size_t max_feed_connections = kDefaultMaxFeedConnections;
+  std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
   stream::stream_limits stream;  // the WebSocket stream (--ws-*)
+  // Tests only (hidden from --help): /v1/window honours a client's `time` parameter.
+  bool test_clock = false;
   std::string log_level = "info";
   bool demo = false;
   double demo_rate = 1000;  // quotes per second, all symbols together
@@ -55,7 +83,9 @@ struct server_config {
 // std::invalid_argument with a message naming the flag on a bad value.
 std::optional<server_config> parse_config(int argc, char** argv);
 
-// "30s", "15m", "2h", "7d", "500ms", or a bare integer of seconds -> nanoseconds.
+// "30s", "15m", "2h", "7d", "500ms", or a bare integer of seconds -> nanoseconds. Throws
+// std::invalid_argument on a bad number or unit, and on a value past int64 nanoseconds
+// (about 292 years) rather than wrapping.
 std::chrono::nanoseconds parse_duration(const std::string& text);
 // "host:port", "[::1]:port" or ":port" (all interfaces).
 endpoint_spec parse_endpoint(const std::string& text);

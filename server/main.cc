@@ -17,9 +17,10 @@
 
 #include "server/config.h"
 #include "server/http/listener.h"
-#include "server/stream/hub.h"
-#include "server/ingest/ingest.h"
 #include "server/http/router.h"
+#include "server/ingest/ingest.h"
+#include "server/listen.h"
+#include "server/stream/hub.h"
 
 namespace {
 
@@ -74,6 +75,10 @@ int run(const server::server_config& config) {
   server::router routes({store, ingest, config, metrics, window, &streams});
   server::http_listener http(workers, config, routes, &streams);
 
+  // Everything that takes a descriptor is opened before the listening line is printed: that
+  // line means "started", and nothing after it can fail for lack of descriptors.
+  asio::signal_set signals(workers, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(workers);
   ingest.start();
   http.start();
   std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
@@ -83,8 +88,6 @@ int run(const server::server_config& config) {
                config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
                config.demo ? ", demo feed on" : "");
 
-  asio::signal_set signals(workers, SIGINT, SIGTERM);
-  asio::steady_timer drain_timer(workers);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
@@ -95,10 +98,25 @@ int run(const server::server_config& config) {
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
   });
 
+  // A handler that throws past its session (the HTTP session answers 500 itself) is logged
+  // and the worker goes back to work: one bad request never ends the process. Asio allows
+  // run() again after an exception left it.
+  auto work = [&workers] {
+    for (;;) {
+      try {
+        workers.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("worker: unhandled exception: {}", e.what());
+      } catch (...) {
+        spdlog::error("worker: unhandled exception");
+      }
+    }
+  };
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < config.workers; ++i)
-    threads.emplace_back([&] { workers.run(); });
-  workers.run();
+    threads.emplace_back(work);
+  work();
   for (auto& t : threads)
     t.join();
   ingest.stop();
@@ -121,8 +139,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    server::fit_descriptor_limit(*config);
     return run(*config);
-  } catch (const std::system_error& e) {
+  } catch (const std::exception& e) {
+    // Start-up failures (an address in use, too few file descriptors): exit 1 with the reason.
+    spdlog::shutdown();
     std::cerr << "tickring-server: " << e.what() << "\n";
     return 1;
   }

@@ -33,8 +33,8 @@ enum class route_id : std::uint8_t {
 std::string_view to_string(route_id r) noexcept;
 
 // Status codes counted one by one; anything else is counted as "other".
-inline constexpr std::array<unsigned, 10> kCountedStatus = {200, 204, 400, 404, 405,
-                                                            413, 429, 500, 503, 0};
+inline constexpr std::array<unsigned, 11> kCountedStatus = {200, 204, 400, 404, 405, 413,
+                                                            415, 429, 500, 503, 0};
 // Histogram upper bounds in seconds: 25 µs .. 1 s, for a server whose reads take microseconds.
 inline constexpr std::array<double, 13> kLatencyBuckets = {
     25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 250e-3, 1.0};
@@ -43,6 +43,11 @@ class http_metrics {
  public:
   void record(route_id route, unsigned status, double seconds);
   void append_prometheus(std::string& out) const;
+  // Points a /v1/series query walked in the ring (one relaxed add per query): shows that a
+  // query's cost follows its `limit`, not the size of its range.
+  void add_points_scanned(std::uint64_t n) {
+    points_scanned_.fetch_add(n, std::memory_order_relaxed);
+  }
 
  private:
   struct alignas(64) per_route {
@@ -52,6 +57,7 @@ class http_metrics {
     std::atomic<std::uint64_t> sum_ns{0};
   };
   std::array<per_route, static_cast<std::size_t>(route_id::count_)> routes_{};
+  alignas(64) std::atomic<std::uint64_t> points_scanned_{0};
 };
 
 // Resident set size of this process in bytes (from /proc/self/statm), 0 if unavailable.

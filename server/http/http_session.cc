@@ -1,5 +1,7 @@
 #include "server/http/http_session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core.hpp>
@@ -133,21 +135,39 @@ class http_session final : public http_session_base,
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
     const http_request_view view{method_of(req.method()), req.target(), req.body(),
-                                 req[http::field::content_type]};
+                                 req[http::field::content_type],
+                                 req[http::field::content_encoding]};
     auto self = shared_from_this();
     started_ = std::chrono::steady_clock::now();
     // A handler may answer before handle() returns (the common, synchronous case): hold
     // that reply until the route is known, so that metrics name it.
     in_handler_ = true;
-    route_ = server_->routes.handle(view, [self](http_reply reply) {
-      asio::dispatch(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
+    awaiting_reply_ = true;
+    auto answer = [self, id = ++request_id_](http_reply reply) {
+      asio::dispatch(self->stream_.get_executor(), [self, id, reply = std::move(reply)]() mutable {
+        // One reply per request: a second one (a handler that answered, then threw) is
+        // dropped, also when it arrives while a later request of this connection waits.
+        if (!self->awaiting_reply_ || id != self->request_id_) return;
+        self->awaiting_reply_ = false;
         if (self->in_handler_) {
           self->held_ = std::move(reply);
         } else {
           self->send(std::move(reply), self->keep_alive_);
         }
       });
-    });
+    };
+    // A handler that throws (bad_alloc on a huge answer, a bug) costs its request a 500, never
+    // the worker thread or the process.
+    try {
+      route_ = server_->routes.handle(view, answer);
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP {} failed: {}", std::string_view(req.target()).substr(0, 200), e.what());
+      answer(error_reply(500, "internal error while answering this request"));
+    } catch (...) {
+      spdlog::error("HTTP {} failed: unknown exception",
+                    std::string_view(req.target()).substr(0, 200));
+      answer(error_reply(500, "internal error while answering this request"));
+    }
     in_handler_ = false;
     if (held_) {
       http_reply reply = std::move(*held_);
@@ -199,6 +219,8 @@ class http_session final : public http_session_base,
   bool keep_alive_ = false;
   route_id route_ = route_id::not_found;
   bool in_handler_ = false;
+  bool awaiting_reply_ = false;   // a request was handed to the router and is not answered yet
+  std::uint64_t request_id_ = 0;  // of the request awaiting its reply
   std::optional<http_reply> held_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool head_ = false;

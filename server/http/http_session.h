@@ -5,6 +5,8 @@
 // pipelining overlap); handlers answer through a responder that posts back to this strand.
 // Limits (config.h): header bytes (400 and close), body bytes (413 from Content-Length before
 // the body is read), header timeout (slow loris and idle keep-alive), body and write timeouts.
+// Faults: an exception out of the router is logged and answered 500; exactly one reply is
+// written per request (a later one from the same request is dropped).
 // Shutdown: close_when_idle() closes a connection waiting for a request at once and lets one
 // inside a request answer it (without keep-alive) first.
 #pragma once

@@ -19,6 +19,7 @@ struct http_request_view {
   std::string_view target;
   std::string_view body;
   std::string_view content_type;
+  std::string_view content_encoding;  // empty when absent
 };
 
 struct http_reply {

@@ -4,12 +4,14 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <mutex>
 #include <vector>
 
 #include "server/http/http_session.h"
+#include "server/listen.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -20,13 +22,15 @@ struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
        stream::stream_context* streams)
       : ioc(i),
         shared(std::make_shared<http_shared>(c, r, streams)),
-        acceptor(asio::make_strand(i)) {}
+        acceptor(asio::make_strand(i)),
+        backoff(acceptor.get_executor()) {}
   void do_accept();
 
   asio::io_context& ioc;
   std::shared_ptr<http_shared> shared;
   tcp::acceptor acceptor;
-  std::mutex sessions_mutex;  // accept and shutdown only, never per request
+  asio::steady_timer backoff;  // on the acceptor's strand
+  std::mutex sessions_mutex;   // accept and shutdown only, never per request
   std::vector<std::weak_ptr<http_session_base>> sessions;
 };
 
@@ -37,7 +41,12 @@ void http_listener::impl::do_accept() {
         if (ec) {
           if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
           spdlog::warn("http accept: {}", ec.message());
-          return self->do_accept();
+          if (!is_resource_exhaustion(ec)) return self->do_accept();
+          // Out of descriptors: retrying at once would spin (the connection stays in the backlog).
+          self->backoff.expires_after(kAcceptBackoff);
+          return self->backoff.async_wait([self](const boost::system::error_code& e) {
+            if (!e && self->acceptor.is_open()) self->do_accept();
+          });
         }
         if (self->shared->open.load(std::memory_order_relaxed) >=
             self->shared->config.max_connections) {
@@ -69,12 +78,7 @@ http_listener::http_listener(asio::io_context& ioc, const server_config& config,
 http_listener::~http_listener() = default;
 
 void http_listener::start() {
-  const auto& config = impl_->shared->config;
-  const tcp::endpoint ep(asio::ip::make_address(config.http.host), config.http.port);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  open_listener(impl_->acceptor, impl_->shared->config.http, "HTTP (--http)");
   impl_->do_accept();
 }
 
@@ -83,6 +87,7 @@ void http_listener::stop() {
   asio::dispatch(impl_->acceptor.get_executor(), [self = impl_] {
     boost::system::error_code ignored;
     self->acceptor.close(ignored);
+    self->backoff.cancel();
   });
   std::lock_guard lock(impl_->sessions_mutex);
   for (auto& w : impl_->sessions) {

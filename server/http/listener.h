@@ -3,7 +3,8 @@
 // /v1/stream to the stream.
 //
 // Limits: --max-connections counts HTTP and WebSocket connections together; past it a new
-// connection gets a short 503 and is closed.
+// connection gets a short 503 and is closed. When accept fails for lack of descriptors or
+// memory, the loop waits kAcceptBackoff (listen.h) before the next try instead of spinning.
 // Shutdown: stop() (any thread) closes the listener, closes idle connections and lets a
 // connection inside a request answer it (without keep-alive) before closing; WebSocket
 // sessions are closed by the stream (1001).
@@ -33,7 +34,7 @@ class http_listener {
   http_listener(const http_listener&) = delete;
   http_listener& operator=(const http_listener&) = delete;
 
-  void start();  // binds and listens; throws std::system_error
+  void start();  // binds and listens; throws std::runtime_error naming --http and the address
   void stop();   // any thread
   std::uint16_t port() const;
   std::size_t open_connections() const;

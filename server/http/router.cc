@@ -204,7 +204,7 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     return route_id::write;
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "window") {
-    handle_window_route(ctx_.window, *target, req, respond);
+    handle_window_route(ctx_.window, ctx_.config.test_clock, *target, req, respond);
     return route_id::window;
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "series") {

@@ -3,7 +3,9 @@
 // when it has applied them (through the responder, never by blocking the worker).
 //
 // Errors are JSON {"error":{"code":..,"message":..}}: 400 names the bad parameter, 404 an
-// unknown route or series, 405 a known route with the wrong method.
+// unknown route or series, 405 a known route with the wrong method, 413 an answer past
+// --max-answer-bytes, 415 a compressed /write body. handle() may throw (out of memory): the
+// session answers 500 and keeps serving.
 #pragma once
 
 #include <atomic>

@@ -16,6 +16,16 @@ using core::time_ns;
 using protocol::field_column;
 using protocol::time_format;
 
+// An error message quotes at most this much of a client's name: enough to recognise it,
+// and an answer never grows with a hostile parameter.
+constexpr std::size_t kMaxEchoedName = 64;
+
+http_reply too_large(std::size_t cap) {
+  return error_reply(413, "answer exceeds " + std::to_string(cap) +
+                              " bytes (--max-answer-bytes); narrow from/to, lower limit or "
+                              "ask for fewer fields");
+}
+
 // Calls f(point) newest first from `to` until it returns false.
 template <class F>
 void scan(const core::series& s, time_ns to, F& f) {
@@ -86,16 +96,24 @@ query parse_query(const core::series& s, const protocol::parsed_target& t, param
   }
   const auto& fields = s.fields();
   if (auto v = t.param("fields")) {
+    // A repeated name is one column: the answer has at most the series' field count columns,
+    // however long the list (a hostile list would otherwise multiply the answer's size).
     std::string_view rest = *v;
+    std::uint32_t seen = 0;  // bit i: field i is a column already (kMaxFieldsPerSeries <= 32)
+    static_assert(core::kMaxFieldsPerSeries <= 32);
     while (!rest.empty()) {
       const auto comma = rest.find(',');
       const std::string_view name = rest.substr(0, comma);
       const int idx = s.field_index(name);
       if (idx < 0) {
-        err.set("invalid 'fields': '" + std::string(name) + "' is not a field of this series");
-      } else {
-        const auto& f = fields[static_cast<std::size_t>(idx)];
-        q.columns.push_back({f.name, f.kind, static_cast<std::size_t>(idx)});
+        err.set("invalid 'fields': '" + std::string(name.substr(0, kMaxEchoedName)) +
+                (name.size() > kMaxEchoedName ? "...'" : "'") + " is not a field of this series");
+        break;
+      }
+      const auto i = static_cast<std::size_t>(idx);
+      if ((seen & (1U << i)) == 0) {
+        seen |= 1U << i;
+        q.columns.push_back({fields[i].name, fields[i].kind, i});
       }
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
@@ -114,53 +132,94 @@ void append_series_head(std::string& out, const core::series& s) {
   protocol::append_json_string(out, s.symbol());
 }
 
-http_reply points(const core::series& s, const query& q) {
-  // Collect newest first; for asc keep the oldest `limit` of the range in a circular window.
+// The newest `limit` points of [from, to], newest first: one backward walk, O(log N + limit).
+std::vector<stored_point> newest_points(const core::series& s, const query& q,
+                                        std::uint64_t& scanned) {
   std::vector<stored_point> got;
   got.reserve(std::min<std::size_t>(q.limit, 4096));
-  std::size_t next = 0;  // asc: oldest slot to overwrite once the window is full
   auto visit = [&](const stored_point& p) {
+    ++scanned;
     if (p.time < q.from) return false;
-    if (got.size() < q.limit) {
-      got.push_back(p);
-      return true;
-    }
-    if (q.desc) return false;
-    got[next] = p;
-    next = (next + 1) % q.limit;
-    return true;
+    got.push_back(p);
+    return got.size() < q.limit;
   };
   if (q.from <= q.to) scan(s, q.to, visit);
-  // Put `got` in answer order.
-  std::vector<const stored_point*> order;
-  order.reserve(got.size());
-  if (q.desc) {
-    for (const auto& p : got)
-      order.push_back(&p);
-  } else {
-    // got holds the window newest..oldest starting at `next` going backwards in insertion.
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      order.push_back(&got[(next + got.size() - 1 - i) % got.size()]);
+  return got;
+}
+
+// The oldest `limit` points of [from, to], oldest first, without walking the whole range
+// (the ring only iterates backwards). Invariant: `out` holds every point of [from, lo), and
+// [lo, hi] holds more than `need` points unless hi is still the range's end. A probe walks
+// back from t in [lo, hi] for at most need + 1 points: if it meets lo first, it holds every
+// point of [lo, t], which is consumed (lo = t + 1); otherwise hi = t. Times are bisected, so
+// there are at most ~64 probes that are not consumed, each O(log N + limit); the consumed
+// ones add up to `limit` points. Each probe keeps the iterator's guarantees for its own
+// time span and the spans are disjoint and ascending, so the answer still holds every
+// point present for the whole query, in order.
+std::vector<stored_point> oldest_points(const core::series& s, const query& q,
+                                        std::uint64_t& scanned) {
+  std::vector<stored_point> out;
+  stored_point edge;
+  if (q.from > q.to || !s.rows().lowest(edge)) return out;
+  time_ns lo = std::max(q.from, edge.time);
+  if (!s.rows().highest(edge)) return out;
+  time_ns hi = std::min(q.to, edge.time);
+  const time_ns end = hi;
+  std::size_t need = q.limit;
+  std::vector<stored_point> probe;  // newest first
+  probe.reserve(std::min<std::size_t>(need + 1, 4096));
+  time_ns t = hi;
+  while (need > 0 && lo <= hi) {
+    probe.clear();
+    auto visit = [&](const stored_point& p) {
+      ++scanned;
+      if (p.time < lo) return false;
+      probe.push_back(p);
+      return probe.size() <= need;
+    };
+    scan(s, t, visit);
+    if (probe.size() <= need) {
+      out.insert(out.end(), probe.rbegin(), probe.rend());
+      need -= probe.size();
+      if (t >= end) break;
+      lo = t + 1;
+    } else {
+      hi = t;
     }
+    // The midpoint in unsigned arithmetic: hi - lo may exceed the int64 range.
+    t = static_cast<time_ns>(static_cast<std::uint64_t>(lo) +
+                             (static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo)) / 2);
   }
+  return out;
+}
+
+http_reply points(const route_context& ctx, const core::series& s, const query& q) {
+  const std::size_t max_bytes = ctx.config.max_answer_bytes;
+  std::uint64_t scanned = 0;
+  const std::vector<stored_point> got =
+      q.desc ? newest_points(s, q, scanned) : oldest_points(s, q, scanned);
+  ctx.metrics.add_points_scanned(scanned);
   http_reply r;
   // About 45 bytes of time and seq and 30 per field: one allocation for most answers.
-  r.body.reserve(128 + order.size() * (48 + 32 * q.columns.size()));
+  r.body.reserve(std::min(max_bytes, 128 + got.size() * (48 + 32 * q.columns.size())));
   if (q.csv) {
     r.content_type = "text/csv";
     protocol::append_csv_header(r.body, q.columns);
-    for (const auto* p : order)
-      protocol::append_point_csv(r.body, *p, q.columns, q.epoch);
+    for (const auto& p : got) {
+      protocol::append_point_csv(r.body, p, q.columns, q.epoch);
+      if (r.body.size() > max_bytes) return too_large(max_bytes);
+    }
     return r;
   }
   append_series_head(r.body, s);
   r.body += ",\"points\":[";
   const auto keys = protocol::json_keys(q.columns);
   bool first = true;
-  for (const auto* p : order) {
+  for (const auto& p : got) {
     if (!first) r.body.push_back(',');
     first = false;
-    protocol::append_point_json(r.body, *p, q.columns, keys, q.epoch);
+    protocol::append_point_json(r.body, p, q.columns, keys, q.epoch);
+    if (r.body.size() > max_bytes) return too_large(max_bytes);
   }
   r.body += "]}";
   return r;
@@ -283,7 +342,7 @@ void handle_series_route(const route_context& ctx, const core::series& s,
   {
     if (seg.size() == 4) {
       if (!get) return not_allowed("GET, HEAD");
-      return respond(points(s, q));
+      return respond(points(ctx, s, q));
     }
     if (seg.size() == 5 && seg[4] == "latest") {
       if (!get) return not_allowed("GET, HEAD");

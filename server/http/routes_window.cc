@@ -58,10 +58,15 @@ http_reply not_allowed(const char* allow) {
 
 }  // namespace
 
-void handle_window_route(core::window_store& store, const protocol::parsed_target& target,
-                         const http_request_view& req, const responder& respond) {
+void handle_window_route(core::window_store& store, bool client_clock,
+                         const protocol::parsed_target& target, const http_request_view& req,
+                         const responder& respond) {
   core::time_ns now = wall_clock_ns();
   if (auto t = target.param("time")) {
+    if (!client_clock) {
+      return respond(error_reply(
+          400, "invalid 'time': the window store uses the server's clock (no 'time' parameter)"));
+    }
     const auto parsed = protocol::parse_time(*t);
     if (!parsed)
       return respond(error_reply(400, "invalid 'time': use integer nanoseconds or RFC 3339"));

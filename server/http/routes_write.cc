@@ -19,6 +19,15 @@ http_reply influx_error(unsigned status, std::string_view message) {
   return r;
 }
 
+bool is_identity(std::string_view v) {
+  constexpr std::string_view kIdentity = "identity";
+  if (v.size() != kIdentity.size()) return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if ((v[i] | 0x20) != kIdentity[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 http_reply ping_reply() {
@@ -35,6 +44,14 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
     http_reply r = influx_error(405, "method not allowed; use POST");
     r.headers.emplace_back("Allow", "POST");
     return respond(std::move(r));
+  }
+  // Compressed bytes must never be parsed as line protocol. tickring does not decompress
+  // (no zlib dependency, and no decompression-bomb bound to get right): a client sends plain
+  // text, which InfluxDB accepts too.
+  if (!req.content_encoding.empty() && !is_identity(req.content_encoding)) {
+    return respond(influx_error(
+        415, "Content-Encoding '" + std::string(req.content_encoding.substr(0, 32)) +
+                 "' is not supported: send the body uncompressed (without Content-Encoding)"));
   }
   protocol::precision unit = protocol::precision::ns;
   if (auto p = target.param("precision")) {

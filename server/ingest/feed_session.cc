@@ -10,8 +10,10 @@ namespace tickring::server {
 namespace asio = boost::asio;
 
 feed_session::feed_session(asio::ip::tcp::socket socket, line_applier& applier,
-                           ingest_counters& counters)
+                           ingest_counters& counters, std::chrono::nanoseconds idle_timeout)
     : socket_(std::move(socket)),
+      idle_timer_(socket_.get_executor()),
+      idle_timeout_(idle_timeout),
       applier_(applier),
       counters_(counters),
       buf_(protocol::kMaxLineBytes + kFeedReadChunk) {
@@ -26,7 +28,23 @@ feed_session::~feed_session() {
 }
 
 void feed_session::start() {
+  arm_idle_timer(idle_timeout_);
   do_read();
+}
+
+void feed_session::arm_idle_timer(std::chrono::steady_clock::duration after) {
+  idle_timer_.expires_after(after);
+  idle_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->closed_) return;
+    const auto idle = std::chrono::steady_clock::now() - self->last_read_;
+    if (idle < self->idle_timeout_) return self->arm_idle_timer(self->idle_timeout_ - idle);
+    spdlog::info("feed connection idle for {} s: closed (--feed-idle-timeout)",
+                 std::chrono::duration_cast<std::chrono::seconds>(idle).count());
+    // The pending read completes with operation_aborted and finishes the session.
+    boost::system::error_code ignored;
+    self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    self->socket_.close(ignored);
+  });
 }
 
 void feed_session::do_read() {
@@ -37,6 +55,7 @@ void feed_session::do_read() {
 }
 
 void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
+  last_read_ = std::chrono::steady_clock::now();
   used_ += n;
   bump(counters_.bytes_received, n);
   process(static_cast<bool>(ec));
@@ -45,6 +64,7 @@ void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
       spdlog::debug("feed connection closed: {}", ec.message());
     }
     closed_ = true;
+    idle_timer_.cancel();
     finish();
     return;
   }
@@ -171,6 +191,7 @@ void feed_session::drain_and_close() {
   }
   process(true);
   closed_ = true;
+  idle_timer_.cancel();
   socket_.close(ec);
 }
 

@@ -9,10 +9,14 @@
 // - Error lines are rate-limited (kErrorLinesPerSecond per connection) and buffered at most
 //   kMaxPendingErrorBytes while a write is in flight; beyond that they are counted as
 //   suppressed. A client that never reads can therefore never stall the ingest thread.
+// - A connection that sends nothing for `idle_timeout` is closed (--feed-idle-timeout). The
+//   timer is not re-armed per read: when it fires it checks the time of the last read and
+//   waits for the rest, so a busy connection costs one clock read per chunk.
 // Cost: one memmove of the partial last line per read; nothing per line beyond applying it.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -31,7 +35,7 @@ inline constexpr std::size_t kMaxPendingErrorBytes = 64 * 1024;
 class feed_session : public std::enable_shared_from_this<feed_session> {
  public:
   feed_session(boost::asio::ip::tcp::socket socket, line_applier& applier,
-               ingest_counters& counters);
+               ingest_counters& counters, std::chrono::nanoseconds idle_timeout);
   ~feed_session();
   void start();
   // Applies what the kernel has already received, then closes (shutdown path).
@@ -44,8 +48,12 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   void reject(std::size_t line_number, std::string_view reason);
   void flush();
   void finish();
+  void arm_idle_timer(std::chrono::steady_clock::duration after);
 
   boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::nanoseconds idle_timeout_;
+  std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
   line_applier& applier_;
   ingest_counters& counters_;
   std::vector<char> buf_;

@@ -7,12 +7,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <thread>
 #include <vector>
 
 #include "core/reclaim.h"
 #include "server/ingest/demo_feed.h"
 #include "server/ingest/feed_session.h"
+#include "server/listen.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -26,18 +28,41 @@ struct ingest_service::impl {
         applier(path),
         write_applier(path),
         counters(k),
-        acceptor(ioc) {}
+        acceptor(ioc) {
+    // Retention is relative to a series' newest time: only then can a future time do harm.
+    if (c.store.max_age > 0) {
+      applier.set_max_future_skew(c.max_future_skew.count());
+      write_applier.set_max_future_skew(c.max_future_skew.count());
+    }
+  }
 
   void do_accept() {
     acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (ec) {
-        if (ec != asio::error::operation_aborted) spdlog::warn("feed accept: {}", ec.message());
-        if (acceptor.is_open() && ec != asio::error::operation_aborted) do_accept();
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        spdlog::warn("feed accept: {}", ec.message());
+        if (!is_resource_exhaustion(ec)) return do_accept();
+        // Out of descriptors: retrying at once would spin (the connection stays in the backlog).
+        accept_backoff.expires_after(kAcceptBackoff);
+        accept_backoff.async_wait([this](const boost::system::error_code& e) {
+          if (!e && acceptor.is_open()) do_accept();
+        });
         return;
       }
       boost::system::error_code ignored;
+      if (counters.feed_connections_open.load(std::memory_order_relaxed) >=
+          config.max_feed_connections) {
+        // Over the limit: one line that says why (it fits any socket buffer), then close.
+        static constexpr std::string_view kFull =
+            "error: too many feed connections (--max-feed-connections); try again later\n";
+        asio::write(socket, asio::buffer(kFull), ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        return do_accept();
+      }
       socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
-      auto session = std::make_shared<feed_session>(std::move(socket), applier, counters);
+      auto session = std::make_shared<feed_session>(std::move(socket), applier, counters,
+                                                    config.feed_idle_timeout);
       sessions.push_back(session);
       session->start();
       prune();
@@ -68,6 +93,7 @@ struct ingest_service::impl {
   asio::io_context ioc{1};
   tcp::acceptor acceptor;
   asio::steady_timer reclaim_timer{ioc};
+  asio::steady_timer accept_backoff{ioc};
   std::vector<std::weak_ptr<feed_session>> sessions;  // for shutdown; pruned on accept
   std::unique_ptr<demo_feed> demo;
   std::thread thread;
@@ -83,12 +109,7 @@ ingest_service::~ingest_service() {
 
 void ingest_service::start() {
   auto& m = *impl_;
-  const auto addr = asio::ip::make_address(m.config.ingest.host);
-  const tcp::endpoint ep(addr, m.config.ingest.port);
-  m.acceptor.open(ep.protocol());
-  m.acceptor.set_option(asio::socket_base::reuse_address(true));
-  m.acceptor.bind(ep);
-  m.acceptor.listen(asio::socket_base::max_listen_connections);
+  open_listener(m.acceptor, m.config.ingest, "line-protocol (--ingest)");
   m.do_accept();
   if (m.config.demo) {
     m.demo = std::make_unique<demo_feed>(m.ioc, m.path, m.config.demo_rate, m.config.demo_symbols);
@@ -110,6 +131,7 @@ void ingest_service::stop() {
     boost::system::error_code ignored;
     m.acceptor.close(ignored);
     m.reclaim_timer.cancel();
+    m.accept_backoff.cancel();
     if (m.demo) m.demo->stop();
     for (auto& w : m.sessions) {
       if (auto s = w.lock()) s->drain_and_close();

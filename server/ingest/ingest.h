@@ -5,7 +5,11 @@
 // work over with submit_*/post; the completion runs on the ingest thread and must only post
 // back to the caller's own executor (never block, never touch the store's writer side).
 //
-// Lifetime: start() binds the feed listener (throws std::system_error on failure) and starts
+// Limits: --max-feed-connections (past it a connection gets one error line and is closed),
+// --feed-idle-timeout (feed_session.h); accept pauses kAcceptBackoff on EMFILE and the like.
+// With --retention, a line stamped more than --max-future-skew ahead of the wall clock is
+// rejected (future_timestamp).
+// Lifetime: start() binds the feed listener (throws std::runtime_error on failure) and starts
 // the thread; stop() stops accepting, applies what every feed connection has already
 // received (including bytes waiting in the kernel), closes the connections, runs the queued
 // work and joins. Counters may be read from any thread.

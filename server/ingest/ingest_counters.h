@@ -19,6 +19,7 @@ enum class reject_reason : std::uint8_t {
   missing_field,
   field_type_conflict,
   line_too_long,
+  future_timestamp,  // beyond now + --max-future-skew while --retention is on
   count_
 };
 std::string_view to_string(reject_reason r) noexcept;

@@ -40,6 +40,8 @@ std::string_view to_string(reject_reason r) noexcept {
       return "field_type_conflict";
     case reject_reason::line_too_long:
       return "line_too_long";
+    case reject_reason::future_timestamp:
+      return "future_timestamp";
     case reject_reason::count_:
       break;
   }
@@ -63,6 +65,15 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
       return false;
     case protocol::parse_status::ok:
       break;
+  }
+  if (max_future_skew_ > 0 && parsed_.timestamp && *parsed_.timestamp > now &&
+      *parsed_.timestamp - now > max_future_skew_) {
+    count_rejected(reject_reason::future_timestamp);
+    reason = fmt::format(
+        "timestamp {} is more than {} s ahead of the server's clock (--max-future-skew); with "
+        "--retention it would evict every later point",
+        *parsed_.timestamp, max_future_skew_ / 1'000'000'000);
+    return false;
   }
   const std::size_t n = parsed_.fields.size();
   for (std::size_t i = 0; i < n; ++i)

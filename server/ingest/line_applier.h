@@ -27,6 +27,10 @@ class line_applier {
   bool apply(std::string_view line, std::size_t line_number, core::time_ns now,
              std::string& reason);
   void set_precision(protocol::precision p) { parser_.set_precision(p); }
+  // Rejects a line whose timestamp is more than `skew` ns after `now` (0: no bound). With
+  // retention on, one far-future point would make every later real point "too old" and
+  // evict it on arrival.
+  void set_max_future_skew(core::time_ns skew) { max_future_skew_ = skew; }
 
   // Counts a line rejected before parsing (too long).
   void count_rejected(reject_reason r);
@@ -37,6 +41,7 @@ class line_applier {
   protocol::parsed_line parsed_;
   protocol::parse_error error_;
   std::array<core::field_input, protocol::kMaxFieldsPerLine> fields_{};
+  core::time_ns max_future_skew_ = 0;
 };
 
 }  // namespace tickring::server

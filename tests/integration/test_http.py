@@ -92,6 +92,20 @@ class QueryTest(unittest.TestCase):
         self.assertTrue(headers["Content-Type"].startswith("text/csv"))
         self.assertEqual(body.decode(), "time,bid,size\n%d,0,0\n%d,1,1\n" % (T0, T0 + SEC))
 
+    def test_repeated_fields_are_one_column(self):
+        status, _, body = self.srv.request(
+            "GET", "/v1/series/quotes/EURUSD?limit=1&format=csv&fields=bid,bid,ask,bid")
+        self.assertEqual(status, 200)
+        self.assertEqual(body.decode(), "time,bid,ask\n%d,0,0.5\n" % T0)
+        # A list as long as the header allows is still one column, and a quick answer.
+        many = ",".join(["bid"] * 3000)
+        status, _, body = self.srv.request(
+            "GET", "/v1/series/quotes/EURUSD?limit=100000&format=csv&fields=" + many)
+        self.assertEqual(status, 200)
+        self.assertEqual(body.decode().splitlines()[0], "time,bid")
+        msg = self.error("GET", "/v1/series/quotes/EURUSD?fields=bid," + "x" * 5000, 400)
+        self.assertLess(len(msg), 200)
+
     def test_latest_and_at(self):
         p = self.get("/v1/series/quotes/EURUSD/latest")[1]["point"]
         self.assertEqual((p["time"], p["bid"]), (T0 + 99 * SEC, 99))
@@ -196,6 +210,39 @@ class WriteTest(unittest.TestCase):
             self.assertGreaterEqual(t, before)
             self.assertLess(t, time.time_ns() + 1)
 
+    def test_far_future_timestamp_is_rejected_with_retention(self):
+        with Server("--retention", "1h", "--max-future-skew", "1m") as srv:
+            now = time.time_ns()
+            status, _, body = write(srv, "f,sym=A v=1 %d\nf,sym=A v=2 %d\n"
+                                         % (now + 365 * 86400 * SEC, now + 2 * 60 * SEC))
+            self.assertEqual(status, 400)
+            msg = json.loads(body)["error"]
+            self.assertIn("--max-future-skew", msg)
+            self.assertTrue(msg.endswith("dropped=2"), msg)
+            self.assertEqual(write(srv, "f,sym=A v=3 %d\nf,sym=A v=4 %d\n" % (now, now + 30 * SEC))[0], 204)
+            self.assertEqual(write(srv, "f,sym=A v=5 %d\n" % (now + SEC))[0], 204)
+            self.assertEqual([p["v"] for p in srv.get_json("/v1/series/f/A")[1]["points"]], [3, 5, 4])
+            with srv.feed() as s:  # the TCP feed too
+                s.sendall(b"f,sym=A v=6 %d\n" % (now + 86400 * SEC))
+                self.assertIn("--max-future-skew", read_lines(s, 1)[0])
+            text = srv.request("GET", "/metrics")[2].decode()
+            self.assertIn('tickring_lines_rejected_total{reason="future_timestamp"} 3', text)
+        with Server() as srv:  # without retention a future time harms nothing: accepted
+            self.assertEqual(write(srv, "f,sym=A v=1 %d\n" % (time.time_ns() + 365 * 86400 * SEC))[0], 204)
+
+    def test_gzip_body_gets_415_and_is_never_parsed(self):
+        import gzip
+        with Server() as srv:
+            body = gzip.compress(b"g,sym=A v=1 1\n")
+            status, _, data = srv.request("POST", "/write", body, {"Content-Encoding": "gzip"})
+            self.assertEqual(status, 415, data)
+            self.assertIn("Content-Encoding", json.loads(data)["error"])
+            status, _, _ = srv.request("POST", "/write", b"g,sym=A v=1 1\n", {"Content-Encoding": "GZIP"})
+            self.assertEqual(status, 415)
+            self.assertEqual(srv.get_json("/health")[1]["lines_rejected"], 0)
+            self.assertEqual(srv.request("POST", "/write", b"g,sym=A v=1 1\n",
+                                         {"Content-Encoding": "identity"})[0], 204)
+
     def test_body_over_limit_gets_413_before_the_body_is_sent(self):
         with Server("--max-body", "1000") as srv:
             s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=TIMEOUT)
@@ -279,6 +326,59 @@ class LimitsTest(unittest.TestCase):
                 h.close()
             time.sleep(0.2)
             self.assertEqual(srv.request("GET", "/health")[0], 200)
+
+
+    def test_answer_over_the_byte_limit_gets_413_and_the_server_stays(self):
+        with Server("--max-answer-bytes", "2000") as srv:
+            write(srv, "".join("q,sym=A v=%d %d\n" % (i, T0 + i) for i in range(200)))
+            status, _, body = srv.request("GET", "/v1/series/q/A?limit=100000")
+            self.assertEqual(status, 413, body)
+            self.assertIn("--max-answer-bytes", json.loads(body)["error"]["message"])
+            self.assertEqual(srv.request("GET", "/v1/series/q/A?format=csv&limit=1000")[0], 413)
+            self.assertEqual(len(srv.get_json("/v1/series/q/A?limit=5")[1]["points"]), 5)
+            self.assertEqual(srv.request("GET", "/health")[0], 200)
+
+
+class AscendingSeekTest(unittest.TestCase):
+    """order=asc answers the oldest `limit` points of a range by walking about `limit` points
+    per probe of a bisection, not the whole range (tickring_query_points_scanned_total)."""
+
+    N = 200_000
+
+    def scanned(self, srv):
+        text = srv.request("GET", "/metrics")[2].decode()
+        for line in text.splitlines():
+            if line.startswith("tickring_query_points_scanned_total "):
+                return int(line.split()[1])
+        self.fail("no tickring_query_points_scanned_total in /metrics")
+
+    def test_ascending_query_walks_about_limit_points(self):
+        with Server() as srv:
+            with srv.feed() as s:
+                for a in range(0, self.N, 20_000):
+                    s.sendall(b"".join(b"q,sym=S v=%di %d\n" % (i, T0 + 10 * i)
+                                       for i in range(a, a + 20_000)))
+            self.assertEqual(srv.wait_points(self.N, timeout=60), self.N)
+            cases = [  # (query, expected v of the answer)
+                ("limit=10", list(range(10))),
+                ("from=%d&limit=5" % (T0 + 10 * 100_000), list(range(100_000, 100_005))),
+                ("from=%d&limit=3" % (T0 + 10 * 100_000 - 3), list(range(100_000, 100_003))),
+                ("from=%d&to=%d&limit=1000" % (T0 + 10 * 150_000, T0 + 10 * 150_002 + 5),
+                 [150_000, 150_001, 150_002]),
+                ("from=%d&limit=4" % (T0 + 10 * (self.N - 2)), [self.N - 2, self.N - 1]),
+                ("from=%d" % (T0 + 10 * self.N), []),
+                ("from=%d&to=%d" % (T0 + 30, T0 + 10), []),
+            ]
+            for query, want in cases:
+                before = self.scanned(srv)
+                status, body = srv.get_json("/v1/series/q/S?" + query)
+                self.assertEqual(status, 200, body)
+                self.assertEqual([p["v"] for p in body["points"]], want, query)
+                walked = self.scanned(srv) - before
+                self.assertLess(walked, 80 * (len(want) + 2) + 200, query)
+            # Every point comes back once, in order, when limit covers the range.
+            pts = srv.get_json("/v1/series/q/S?limit=100000&from=%d" % (T0 + 10 * 50_000))[1]["points"]
+            self.assertEqual([p["v"] for p in pts], list(range(50_000, 150_000)))
 
 
 class RaceTest(unittest.TestCase):

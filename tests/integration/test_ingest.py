@@ -154,6 +154,39 @@ class FeedTest(unittest.TestCase):
             self.assertGreater(sent[0], 0)
 
 
+class FeedLimitsTest(unittest.TestCase):
+    def test_connections_past_the_limit_are_refused_with_a_reason(self):
+        with Server("--max-feed-connections", "2") as srv:
+            a, b = srv.feed(), srv.feed()
+            a.sendall(b"l,sym=A v=1 1\n")
+            self.assertEqual(srv.wait_points(1), 1)  # both accepted by now
+            c = srv.feed()
+            self.assertIn("--max-feed-connections", read_lines(c, 1)[0])
+            self.assertEqual(c.recv(100), b"")
+            c.close()
+            b.sendall(b"l,sym=A v=2 2\n")
+            self.assertEqual(srv.wait_points(2), 2)
+            a.close()
+            b.close()
+            time.sleep(0.3)
+            with srv.feed() as d:
+                d.sendall(b"l,sym=A v=3 3\n")
+            self.assertEqual(srv.wait_points(3), 3)
+
+    def test_idle_connection_is_closed(self):
+        with Server("--feed-idle-timeout", "1s") as srv:
+            with srv.feed() as s:
+                s.sendall(b"l,sym=A v=1 1\n")
+                time.sleep(0.6)
+                s.sendall(b"l,sym=A v=2 2\n")  # activity postpones the timeout
+                start = time.monotonic()
+                s.settimeout(TIMEOUT)
+                self.assertEqual(s.recv(100), b"")
+                self.assertGreater(time.monotonic() - start, 0.5)
+                self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual(srv.points(), 2)
+
+
 class CliFeedTest(unittest.TestCase):
     @unittest.skipUnless(os.path.exists(CLI), "tickring CLI not built")
     def test_tickring_feed_file(self):

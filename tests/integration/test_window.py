@@ -1,6 +1,7 @@
 """Integration tests of the sliding-window store's HTTP endpoints against the real server."""
 import json
 import os
+import subprocess
 import sys
 import threading
 import unittest
@@ -9,7 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import Server  # noqa: E402
 
 SEC = 1_000_000_000
-T = 1_700_000_000 * SEC  # an explicit clock, so the test does not depend on the wall clock
+T = 1_700_000_000 * SEC  # an explicit clock (--test-clock), so the test does not depend on the wall clock
 
 
 def at(path, t):
@@ -19,7 +20,7 @@ def at(path, t):
 class WindowTest(unittest.TestCase):
     # A server per test: the store's clock only moves forward, so tests must not share it.
     def setUp(self):
-        self.srv = Server("--window", "10s").__enter__()
+        self.srv = Server("--window", "10s", "--test-clock").__enter__()
 
     def tearDown(self):
         self.srv.__exit__(None, None, None)
@@ -68,6 +69,22 @@ class WindowTest(unittest.TestCase):
         self.assertEqual(self.call("PUT", "/v1/window/now", "4")[0], 200)
         self.assertEqual(self.call("GET", "/v1/window/now"), (200, {"key": "now", "value": 4}))
         self.call("DELETE", "/v1/window/now")
+
+    def test_without_test_clock_a_client_cannot_move_the_clock(self):
+        with Server("--window", "10s") as srv:
+            def call(method, path, body=None):
+                status, _, data = srv.request(method, path, body.encode() if body else None)
+                return status, json.loads(data) if data else None
+            self.assertEqual(call("PUT", "/v1/window/k", "1")[0], 200)
+            far = 9_000_000_000 * SEC  # the year 2255
+            status, err = call("PUT", at("/v1/window/k2", far), "2")
+            self.assertEqual(status, 400)
+            self.assertIn("'time'", err["error"]["message"])
+            self.assertEqual(call("GET", at("/v1/window", far))[0], 400)
+            self.assertEqual(call("GET", "/v1/window/k"), (200, {"key": "k", "value": 1}))
+            self.assertEqual(call("GET", "/v1/window")[1]["count"], 1)
+            self.assertNotIn("test-clock", subprocess.run([srv.args[0], "--help"], capture_output=True,
+                                                          text=True).stdout)
 
     def test_concurrent_clients(self):
         errors = []

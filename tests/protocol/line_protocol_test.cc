@@ -473,6 +473,27 @@ TEST(LineProtocol, SymbolGivenTwice) {
   expect_error("m,sym=a,sym=a x=1", parse_error_code::duplicate_symbol);
 }
 
+TEST(LineProtocol, RepeatedTagKeyRejectsTheLine) {
+  // InfluxDB answers "duplicate tags" for these; both the fast and the general path agree.
+  expect_error("cpu,sym=a,b=1,b=2 v=1", parse_error_code::duplicate_tag, "'b'");
+  expect_error("cpu,b=1,sym=a,b=1 v=1 1700000000000000000", parse_error_code::duplicate_tag);
+  expect_error(R"(cpu,sym=a,b\ c=1,b\ c=2 v=1)", parse_error_code::duplicate_tag);
+  expect_error("cpu,sym=a,a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,a=2 v=1",
+               parse_error_code::duplicate_tag);
+  const parsed ok("cpu,sym=a,b=1,bb=1,B=1 v=1");
+  EXPECT_EQ(ok.status, parse_status::ok);
+}
+
+TEST(LineProtocol, TooManyTagsRejectsTheLine) {
+  std::string line = "m,sym=a";
+  for (std::size_t i = 1; i < kMaxTagsPerLine; ++i)
+    line += ",t" + std::to_string(i) + "=x";
+  line += " v=1";
+  EXPECT_EQ(parsed(line).status, parse_status::ok);
+  line.insert(line.find(' '), ",one_more=x");
+  expect_error(line, parse_error_code::too_many_tags);
+}
+
 TEST(LineProtocol, EmptyTagValue) {
   expect_error("m,sym= x=1", parse_error_code::missing_tag_value, "'sym'");
   expect_error("m,sym=,a=b x=1", parse_error_code::missing_tag_value);

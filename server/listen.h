@@ -1,0 +1,37 @@
+// Opening the two listening sockets (HTTP and the line-protocol feed) the same way, so that
+// every start-up failure reads alike.
+//
+// Threads: start-up only (before the io_contexts run).
+// Errors: open_listener throws std::runtime_error naming the flag and the address, e.g.
+// "HTTP (--http) address 127.0.0.1:8080 is already in use", which main prints before exiting 1.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <string_view>
+
+#include "server/config.h"
+
+namespace tickring::server {
+
+// After an accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM),
+// the accept loop waits this long before trying again instead of spinning on the error: the
+// pending connection stays in the backlog until a descriptor is free.
+inline constexpr std::chrono::milliseconds kAcceptBackoff{100};
+// Descriptors kept out of the connection budget: listeners, epoll, the timer and eventfd of
+// each io_context, log output, /proc reads, and room for what libraries open.
+inline constexpr std::size_t kReservedDescriptors = 64;
+
+// True for an accept error that a pause can cure (out of descriptors or kernel memory).
+bool is_resource_exhaustion(const boost::system::error_code& ec);
+
+// Start-up: raises the soft RLIMIT_NOFILE to the hard limit, then lowers --max-connections
+// (with a warning) so that HTTP plus feed connections fit in it with kReservedDescriptors to
+// spare. Throws std::runtime_error if not even one connection of each kind fits.
+void fit_descriptor_limit(server_config& config);
+
+// Opens, binds (SO_REUSEADDR) and listens on `where`. `what` names the listener in errors.
+void open_listener(boost::asio::ip::tcp::acceptor& acceptor, const endpoint_spec& where,
+                   std::string_view what);
+
+}  // namespace tickring::server

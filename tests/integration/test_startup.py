@@ -1,0 +1,172 @@
+"""Start-up failures of the real server binary: each ends with a message naming the problem
+and a non-zero exit code, never an abort (exit 134) or a silently wrapped value."""
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import SERVER  # noqa: E402
+
+
+def run(*args, timeout=20):
+    """Runs the server with `args`; returns (exit code, stderr) once it exits."""
+    r = subprocess.run([SERVER, "--log-level", "warn", *args], capture_output=True, text=True,
+                       timeout=timeout)
+    return r.returncode, r.stderr
+
+
+class AddressInUseTest(unittest.TestCase):
+    def setUp(self):
+        self.taken = socket.socket()
+        self.taken.bind(("127.0.0.1", 0))
+        self.taken.listen()
+        self.port = self.taken.getsockname()[1]
+
+    def tearDown(self):
+        self.taken.close()
+
+    def test_http_port_in_use_names_the_address_and_exits_1(self):
+        code, err = run("--http", "127.0.0.1:%d" % self.port, "--ingest", "127.0.0.1:0")
+        self.assertEqual(code, 1, err)
+        self.assertIn("127.0.0.1:%d" % self.port, err)
+        self.assertIn("--http", err)
+        self.assertIn("already in use", err)
+        self.assertNotIn("terminate", err)
+
+    def test_ingest_port_in_use_names_the_address_and_exits_1(self):
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:%d" % self.port)
+        self.assertEqual(code, 1, err)
+        self.assertIn("127.0.0.1:%d" % self.port, err)
+        self.assertIn("--ingest", err)
+        self.assertIn("already in use", err)
+        self.assertNotIn("terminate", err)
+
+
+class ConfigOverflowTest(unittest.TestCase):
+    def rejected(self, *args):
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0", *args)
+        self.assertEqual(code, 2, "%s was accepted: %s" % (args, err))
+        self.assertIn(args[0], err)
+        return err
+
+    def test_durations_that_overflow_nanoseconds_are_rejected(self):
+        self.assertIn("too large", self.rejected("--retention", "300000d"))
+        self.assertIn("too large", self.rejected("--retention", "99999999999999999999"))
+        self.rejected("--window", "300000d")
+        self.rejected("--window", "9223372036s")
+        self.rejected("--header-timeout", "300000d")
+        self.rejected("--header-timeout", "9000000000000000000")
+        self.rejected("--ws-idle-timeout", "300000d")
+
+    def test_negative_numbers_are_rejected_not_wrapped(self):
+        self.assertIn("negative", self.rejected("--max-connections", "-1"))
+        self.rejected("--max-body=-5")
+        self.rejected("--ws-queue-bytes", "-1024")
+
+    def test_huge_header_limit_is_rejected(self):
+        self.rejected("--max-header", str(5 * 1024 ** 3))
+        self.rejected("--max-header", str(2 ** 32))
+
+
+class DescriptorLimitTest(unittest.TestCase):
+    def test_connections_are_fitted_to_the_descriptor_limit(self):
+        """With ulimit -n 128, --max-connections is lowered (with a warning) so that the
+        server answers 503 at its limit instead of running out of descriptors."""
+        import re
+        import resource
+        import time
+
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+        proc = subprocess.Popen([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                                 "--log-level", "warn", "--max-feed-connections", "8"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=low_limit)
+        try:
+            m = re.search(r"http=\S+:(\d+)", proc.stdout.readline())
+            self.assertIsNotNone(m)
+            port = int(m.group(1))
+            held = []
+            for _ in range(150):
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+            time.sleep(0.5)
+            last = held[-1]
+            last.settimeout(10)
+            self.assertTrue(last.recv(4096).startswith(b"HTTP/1.1 503"))
+            for h in held:
+                h.close()
+            time.sleep(0.3)
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))
+            s.close()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+        self.assertIn("--max-connections lowered to 56", err)
+        self.assertNotIn("accept: Too many open files", err)
+
+    def test_accept_loops_back_off_when_out_of_descriptors(self):
+        """With no descriptor left, accept fails with EMFILE: both loops pause instead of
+        spinning on it, and serve the waiting connections once descriptors are back."""
+        import re
+        import resource
+        import time
+
+        proc = subprocess.Popen([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                                 "--log-level", "warn"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", proc.stdout.readline())
+            self.assertIsNotNone(m)
+            http_port, ingest_port = int(m.group(1)), int(m.group(2))
+            soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+            used = len(os.listdir("/proc/%d/fd" % proc.pid))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (used, hard))
+            web = socket.create_connection(("127.0.0.1", http_port), timeout=10)
+            feed = socket.create_connection(("127.0.0.1", ingest_port), timeout=10)
+            feed.sendall(b"fd,sym=A v=1 1\n")
+
+            def cpu_seconds():
+                with open("/proc/%d/stat" % proc.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            time.sleep(0.3)
+            before = cpu_seconds()
+            time.sleep(1.5)
+            self.assertLess(cpu_seconds() - before, 0.5, "the accept loops spin on EMFILE")
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            web.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            body = b""
+            while True:
+                chunk = web.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
+            self.assertTrue(body.startswith(b"HTTP/1.1 200"), body)
+            # The feed connection waiting in its backlog is accepted within a backoff too.
+            import json
+            import urllib.request
+            deadline = time.monotonic() + 5
+            points = 0
+            while points != 1 and time.monotonic() < deadline:
+                with urllib.request.urlopen("http://127.0.0.1:%d/health" % http_port,
+                                            timeout=10) as r:
+                    points = json.loads(r.read())["points"]
+                time.sleep(0.05)
+            self.assertEqual(points, 1)
+            web.close()
+            feed.close()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err[-2000:])
+        self.assertIn("accept: Too many open files", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
