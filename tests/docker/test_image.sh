@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds docker/Dockerfile and runs tickring-server from the image: GET /health, one
-# line-protocol write over TCP read back over HTTP, the chart page at / (and the library the
-# build embeds from node_modules), the image's HEALTHCHECK command, and the image's settings
-# (user, ports, volume, entrypoint) and size. scripts/test.sh runs it after the other tests.
+# Builds docker/Dockerfile and runs tickring-server --demo from the image: GET /health, the
+# demo's series, one line-protocol write over TCP read back over HTTP, the chart page at / (and
+# the library the build embeds from node_modules), the image's HEALTHCHECK command, a clean stop
+# on SIGTERM, and the image's settings (user, ports, volume, entrypoint, health check) and size.
+# scripts/test.sh runs it after the other tests.
 #
 # No Docker engine is needed: podman builds the Dockerfile (chroot isolation, the host's
 # network) and `buildah run` runs the image's files; a server started that way listens on this
@@ -100,7 +101,7 @@ checks = [
     ("exposed ports", sorted(config.get("ExposedPorts") or {}), ["8080/tcp", "9009/tcp"]),
     ("volumes", sorted(config.get("Volumes") or {}), ["/var/lib/tickring"]),
     # Docker's image format keeps the HEALTHCHECK (the OCI format drops it).
-    ("healthcheck", (config.get("Healthcheck") or image.get("HealthCheck") or {}).get("Test"),
+    ("healthcheck", (config.get("Healthcheck") or image.get("Healthcheck") or {}).get("Test"),
      ["CMD", "tickring", "health"]),
 ]
 ok = True
@@ -125,7 +126,8 @@ user=$("${run[@]}" id -un) || fail "cannot run a command in the image"
 
 # Loopback and kernel-picked ports: the host's network is shared, so the image's :8080 and
 # :9009 may be taken; the server prints the ports it bound on its first line.
-"${run[@]}" tickring-server --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn \
+# --demo, as the README's `docker run` example.
+"${run[@]}" tickring-server --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn --demo \
   >"$work/server.out" 2>"$work/server.err" &
 runner_pid=$!
 http_port="" ingest_port=""
@@ -159,6 +161,12 @@ get() { curl -sS --max-time "$REQUEST_TIMEOUT_S" "$@"; }
 
 health=$(get -f "$url/health") || fail "GET /health failed"
 [[ $health == *'"status":"ok"'* ]] || fail "GET /health answered $health"
+
+deadline=$((SECONDS + REQUEST_TIMEOUT_S))
+until [[ $(get "$url/v1/series") == *'"measurement":"quotes","symbol":"EURUSD"'* ]]; do
+  [ $SECONDS -lt $deadline ] || fail "the demo feed's quotes/EURUSD never appeared"
+  sleep 0.1
+done
 
 # One point over the TCP feed, then read back over HTTP.
 printf 'docker_test,sym=IMAGE price=101.25,size=7i 1700000000000000000\n' \
@@ -195,4 +203,4 @@ wait "$runner_pid" || status=$?
 runner_pid="" server_pid=""
 [ "$status" -eq 0 ] || { cat "$work/server.err" >&2; fail "tickring-server exited with $status"; }
 
-say "ok: /health, TCP write read back, chart page, tickring health, clean stop"
+say "ok: /health, the demo feed, TCP write read back, chart page, tickring health, clean stop"
