@@ -42,15 +42,26 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tickring-image-test.XXXXXX")
 container=""
-runner_pid=""
-server_pid=""
+runner_pid=""  # `buildah run`, started by this script
+server_pid=""  # tickring-server, its descendant
+# The processes below a PID, children first (read from /proc: no process is matched by name).
+descendants() {
+  local child
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
 cleanup() {
   local pid
-  for pid in "$server_pid" "$runner_pid"; do
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  done
-  [ -n "$runner_pid" ] && wait "$runner_pid" 2>/dev/null || true
-  [ -n "$container" ] && buildah rm "$container" >/dev/null 2>&1 || true
+  if [ -n "$runner_pid" ]; then
+    # What buildah started first: killing buildah alone could leave the server running.
+    for pid in $server_pid $(descendants "$runner_pid") "$runner_pid"; do
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait "$runner_pid" 2>/dev/null || true
+  fi
+  if [ -n "$container" ]; then buildah rm "$container" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -143,13 +154,6 @@ while [ -z "$http_port" ]; do
   fi
 done
 # buildah runs the server as its descendant: find that process so it can be stopped by its id.
-descendants() {
-  local child
-  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    echo "$child"
-    descendants "$child"
-  done
-}
 for pid in $(descendants "$runner_pid"); do
   [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = tickring-server ] && server_pid=$pid
 done
