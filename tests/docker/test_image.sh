@@ -75,7 +75,7 @@ if ! "${PODMAN[@]}" image exists "$BASE"; then
   # What the official slim image leaves out: docs, man pages, locales, apt's lists and debs.
   rm -rf "$root"/usr/share/{doc,man,info,locale}/* "$root"/var/lib/apt/lists/* \
          "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*
-  tar -C "$root" -c . | "${PODMAN[@]}" import - "$BASE" >/dev/null || fail "podman import failed"
+  tar -C "$root" -c . | "${PODMAN[@]}" import --quiet - "$BASE" >/dev/null || fail "podman import failed"
   rm -rf "$root"
 fi
 
