@@ -24,10 +24,10 @@ build_packages=(
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
 # integration tests, a load tool for cross-checks, a browser for the chart page's test, and a
 # daemonless Docker stand-in (podman, buildah; debootstrap makes the base image) for the
-# image's test (tests/docker/test_image.sh).
+# image's test (tests/docker/test_image.sh, which reads docker/compose.yaml with python3-yaml).
 test_packages=(
   clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk chromium
-  podman buildah debootstrap
+  podman buildah debootstrap python3-yaml
 )
 # What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
 # system has). No TLS anywhere at run time, so no ca-certificates (npm needs it at build time).

@@ -10,7 +10,9 @@
 # machine's loopback, on ports the kernel picks. `FROM debian:bookworm-slim` is taken from local
 # storage; when it is not there, a stand-in is made with debootstrap, trimmed like the official
 # slim image so that the measured size compares with what users pull. Needs root, podman,
-# buildah, debootstrap, curl and python3 (scripts/install-deps.sh installs them).
+# buildah, debootstrap, curl and python3-yaml (scripts/install-deps.sh installs them).
+#
+# docker/compose.yaml's feeder command is run from the image too (compose itself is not).
 #
 # Fails, never skips, when the image cannot be built. Every step is bounded in time; only the
 # processes and containers this script started are stopped, by their id.
@@ -36,9 +38,12 @@ PODMAN=(podman --cgroup-manager=cgroupfs)  # systemd's cgroup manager is unusabl
 fail() { echo "test_image: FAIL: $*" >&2; exit 1; }
 say() { echo "test_image: $*"; }
 
-for tool in podman buildah debootstrap curl python3; do
+for tool in podman buildah debootstrap curl; do
   command -v "$tool" >/dev/null || fail "$tool is missing (run scripts/install-deps.sh)"
 done
+# Debian's interpreter, with python3-yaml (as the integration tests: not another python3 on PATH).
+PYTHON=/usr/bin/python3
+"$PYTHON" -c 'import yaml' 2>/dev/null || fail "$PYTHON with python3-yaml is missing (run scripts/install-deps.sh)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tickring-image-test.XXXXXX")
 container=""
@@ -101,7 +106,7 @@ fi
 
 # ---- the image's settings and size ----
 "${PODMAN[@]}" image inspect "$IMAGE" >"$work/inspect.json"
-python3 - "$work/inspect.json" "$MAX_MB" <<'EOF' || fail "the image's settings or size are wrong"
+"$PYTHON" - "$work/inspect.json" "$MAX_MB" <<'EOF' || fail "the image's settings or size are wrong"
 import json, sys
 image = json.load(open(sys.argv[1]))[0]
 config, max_mb = image["Config"], float(sys.argv[2])
@@ -190,6 +195,25 @@ lib_bytes=$(get -f -o /dev/null -w '%{size_download}' "$url/ui/lightweight-chart
   fail "GET /ui/lightweight-charts.mjs failed"
 [ "$lib_bytes" -gt 10000 ] || fail "the embedded chart library is $lib_bytes bytes"
 
+# docker/compose.yaml's feeder, from the image, pointed at this server instead of the compose
+# service: a few seconds of its trades must arrive.
+feeder=$("$PYTHON" - "$ingest_port" <<'EOF'
+import sys, yaml
+command = yaml.safe_load(open("docker/compose.yaml"))["services"]["feeder"]["command"][0]
+target = "--host tickring"
+if target not in command:
+    sys.exit("compose.yaml's feeder no longer says " + target)
+print(command.replace(target, "--host 127.0.0.1 --ingest-port " + sys.argv[1]))
+EOF
+) || fail "cannot read the feeder's command from docker/compose.yaml"
+feeder_status=0
+"${run[@]}" timeout 3 sh -c "$feeder" >"$work/feeder.out" 2>&1 || feeder_status=$?
+# timeout's 124 is the expected end: the feeder runs until stopped.
+[ "$feeder_status" -eq 124 ] || { cat "$work/feeder.out" >&2; fail "the feeder exited with $feeder_status"; }
+acme=$(get -f "$url/v1/series/trades/ACME?limit=100") || fail "the feeder's trades/ACME is missing"
+acme_points=$(grep -o '"time":' <<<"$acme" | wc -l)
+[ "$acme_points" -ge 5 ] || fail "the feeder sent $acme_points trades in 3 s, expected about 15"
+
 # The HEALTHCHECK's command, from the image, against this server; and against nothing.
 "${run[@]}" tickring --http-port "$http_port" health >/dev/null ||
   fail "tickring health failed against a healthy server"
@@ -207,4 +231,4 @@ wait "$runner_pid" || status=$?
 runner_pid="" server_pid=""
 [ "$status" -eq 0 ] || { cat "$work/server.err" >&2; fail "tickring-server exited with $status"; }
 
-say "ok: /health, the demo feed, TCP write read back, chart page, tickring health, clean stop"
+say "ok: /health, the demo feed, TCP write read back, chart page, compose's feeder ($acme_points trades), tickring health, clean stop"
