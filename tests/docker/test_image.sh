@@ -149,7 +149,7 @@ runner_pid=$!
 http_port="" ingest_port=""
 deadline=$((SECONDS + START_TIMEOUT_S))
 while [ -z "$http_port" ]; do
-  if [[ $(head -1 "$work/server.out") =~ http=[^[:space:]]+:([0-9]+)\ ingest=[^[:space:]]+:([0-9]+) ]]; then
+  if [[ $(head -1 "$work/server.out" 2>/dev/null) =~ http=[^[:space:]]+:([0-9]+)\ ingest=[^[:space:]]+:([0-9]+) ]]; then
     http_port=${BASH_REMATCH[1]} ingest_port=${BASH_REMATCH[2]}
   elif ! kill -0 "$runner_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
     cat "$work/server.out" "$work/server.err" >&2
