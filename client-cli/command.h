@@ -67,6 +67,7 @@ extern const command_entry kLatestCommand;
 extern const command_entry kRangeCommand;
 extern const command_entry kCandlesCommand;
 extern const command_entry kSeriesCommand;
+extern const command_entry kHealthCommand;
 extern const command_entry kWindowCommand;
 extern const command_entry kTailCommand;
 extern const command_entry kBenchWsCommand;

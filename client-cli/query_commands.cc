@@ -1,5 +1,5 @@
-// `tickring latest | range | candles | series | window`: the read and window commands, thin
-// wrappers over the HTTP API that print a readable table (or the server's JSON with --json).
+// `tickring health | latest | range | candles | series | window`: the read and window commands,
+// thin wrappers over the HTTP API that print a readable table (or the server's JSON with --json).
 //
 // Errors: an unreachable server or an HTTP error prints the server's message and exits 1; a bad
 // command line exits 2. Threads: main only.
@@ -233,6 +233,19 @@ int run_series(const global_options& given, const std::vector<std::string>& args
   return kExitOk;
 }
 
+// Exit status 0 only when GET /health answers 200: what a container's HEALTHCHECK runs (the
+// runtime image has no curl). The HTTP client's own timeout bounds it.
+int run_health(const global_options& given, const std::vector<std::string>& args) {
+  global_options g = given;
+  command_options o;
+  po::variables_map vm;
+  if (!parse_command_args(kHealthCommand, "", o, args, g, vm)) return kExitOk;
+  std::string body;
+  if (!call(g, "health", "GET", "/health", "", body)) return kExitFailure;
+  std::printf("%s\n", body.c_str());
+  return kExitOk;
+}
+
 int run_window(const global_options& given, const std::vector<std::string>& args) {
   global_options g = given;
   std::vector<std::string> words;
@@ -279,6 +292,9 @@ constinit const command_entry kCandlesCommand{"candles", "[options] SERIES",
                                               "Show OHLCV candles of a series", run_candles};
 constinit const command_entry kSeriesCommand{"series", "[options]", "List every series",
                                              run_series};
+constinit const command_entry kHealthCommand{
+    "health", "[options]", "Check that the server answers /health (exit 0 when it does)",
+    run_health};
 constinit const command_entry kWindowCommand{"window",
                                              "put KEY VALUE | get KEY | delete KEY | stats",
                                              "Use the sliding-window key/value store", run_window};

@@ -3,7 +3,10 @@
 # This is the one list of dependencies: the README, .ci/run and docker/Dockerfile all call it.
 #
 #   scripts/install-deps.sh            build + test dependencies, then the npm packages
-#   scripts/install-deps.sh --runtime  only what the server binary needs at run time
+#   scripts/install-deps.sh --build    build dependencies and server/web's npm package only
+#                                      (docker/Dockerfile's build stage)
+#   scripts/install-deps.sh --runtime  only what tickring-server and tickring need at run time
+#                                      (docker/Dockerfile's runtime stage)
 #
 # npm packages (pinned by their package-lock.json; `npm ci`, no browser download):
 #   server/web      lightweight-charts, embedded in the server by the build (the chart page)
@@ -13,32 +16,44 @@ cd "$(dirname "$0")/.."
 
 # Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (DESIGN.md §2).
 build_packages=(
-  g++ cmake ninja-build ccache pkg-config
+  g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-program-options1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
-# integration tests, a load tool for cross-checks, a browser for the chart page's test.
+# integration tests, a load tool for cross-checks, a browser for the chart page's test, and a
+# daemonless Docker stand-in (podman, buildah; debootstrap makes the base image) for the
+# image's test (tests/docker/test_image.sh, which reads docker/compose.yaml with python3-yaml).
 test_packages=(
   clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk chromium
+  podman buildah debootstrap python3-yaml
 )
+# What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
+# system has). No TLS anywhere at run time, so no ca-certificates (npm needs it at build time).
 runtime_packages=(
-  libboost-program-options1.81.0 libspdlog1.10 libfmt9 ca-certificates
+  libboost-program-options1.81.0 libspdlog1.10 libfmt9
 )
 
 mode=${1:-all}
 case "$mode" in
   --runtime) packages=("${runtime_packages[@]}") ;;
+  --build) packages=("${build_packages[@]}") ;;
   all|--all) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [--runtime]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--build|--runtime]" >&2; exit 2 ;;
+esac
+# The npm folders this mode installs: the page for a build, the browser test's too for all.
+case "$mode" in
+  --runtime) npm_dirs=() ;;
+  --build) npm_dirs=(server/web) ;;
+  *) npm_dirs=(server/web tests/browser) ;;
 esac
 
 # npm ci in each folder whose lockfile changed since the last install (npm ci always
 # empties node_modules first, so skipping an unchanged one saves time on every build).
 npm_install() {
   local dir
-  for dir in server/web tests/browser; do
+  for dir in "${npm_dirs[@]}"; do
     if cmp -s "$dir/package-lock.json" "$dir/node_modules/.tickring-installed-lock" 2>/dev/null; then
       continue
     fi
@@ -60,7 +75,7 @@ if [ "$mode" != --runtime ] && ! { command -v node && command -v npm; } >/dev/nu
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages and Node.js present"
-  [ "$mode" = --runtime ] || npm_install
+  npm_install
   exit 0
 fi
 
@@ -80,4 +95,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-[ "$mode" = --runtime ] || npm_install
+npm_install

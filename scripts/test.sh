@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the release build with all ctest labels (unit, stress,
 # integration, model, fuzz), then the unit tests under AddressSanitizer + UBSan and the
-# stress tests under ThreadSanitizer. Exits non-zero on the first failure.
+# stress tests under ThreadSanitizer, then the Docker image (built and run with podman; run
+# alone, after the rest, because its build takes both cores for minutes). Exits non-zero on
+# the first failure.
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    release build, unit + integration only
 set -euo pipefail
@@ -14,4 +16,5 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 ctest --preset release -j 2
 scripts/check-sanitizers.sh
+tests/docker/test_image.sh
 echo "all tests passed"

@@ -40,6 +40,13 @@ class CliTest(unittest.TestCase):
         j = json.loads(self.cli("latest", "trades/AAPL", "--json").stdout)
         self.assertEqual(j["point"]["time"], T0 + 119 * SEC)
 
+    def test_health(self):
+        self.assertEqual(json.loads(self.cli("health").stdout)["status"], "ok")
+        # Nobody listens on port 1: exit status 1, as a container's HEALTHCHECK needs.
+        r = subprocess.run([CLI, "--http-port", "1", "health"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+
     def test_range(self):
         j = json.loads(self.cli("range", "trades/AAPL", "--json", "--limit", "3").stdout)
         self.assertEqual([p["price"] for p in j["points"]], [100, 101, 102])
