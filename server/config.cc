@@ -116,6 +116,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "WebSocket: conflate (lagged + fresh snapshot) or close (1008) a client past its queue bound")
     ("ws-replay", po::value(&c.stream.replay)->default_value(c.stream.replay),
        "WebSocket: changes kept per subscribed series for since_seq resume")
+    ("ws-replay-bytes", po::value(&c.stream.replay_bytes)->default_value(c.stream.replay_bytes),
+       "WebSocket: bytes all replay logs together may hold (oldest changes go first)")
     ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
        "WebSocket: ping after half of this without traffic, close after all of it")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")

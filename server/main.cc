@@ -67,7 +67,7 @@ int run(const server::server_config& config) {
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
   server::ingest_service ingest(store, config);
-  server::stream::hub hub(store, config.stream.replay);
+  server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;

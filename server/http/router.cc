@@ -159,6 +159,8 @@ http_reply metrics_page(const route_context& ctx) {
             "Changes not handed to a session whose inbox was full (resynced later).",
             load(h.inbox_drops));
     counter("tickring_stream_replayed_total", "Changes replayed for since_seq.", load(h.replayed));
+    gauge("tickring_stream_replay_bytes", "Bytes held by the replay logs for since_seq.",
+          load(h.log_bytes));
     counter("tickring_stream_resets_total", "Subscriptions whose since_seq could not be honoured.",
             load(h.resets));
   }

@@ -6,7 +6,15 @@
 
 namespace tickring::server::stream {
 
-hub::hub(const core::series_store& store, std::size_t replay) : store_(store), replay_(replay) {}
+namespace {
+// What one record costs in a log: the record, its body, the shared pointer's control block.
+std::size_t record_bytes(const change_record& r) {
+  return sizeof(change_record) + r.body.capacity() + 2 * sizeof(void*);
+}
+}  // namespace
+
+hub::hub(const core::series_store& store, std::size_t replay, std::size_t replay_bytes)
+    : store_(store), replay_(replay), replay_bytes_(replay_bytes) {}
 
 std::string hub::key(std::string_view m, std::string_view s) {
   std::string k(m);
@@ -133,8 +141,16 @@ void hub::on_change(const applied_change& c) {
   counters_.records.fetch_add(1, std::memory_order_relaxed);
   record_ptr shared = std::move(r);
   if (st.keep_log && replay_ > 0) {
-    if (st.log.size() == replay_) st.log.pop_front();
+    auto drop_oldest = [&] {
+      log_bytes_ -= record_bytes(*st.log.front());
+      st.log.pop_front();
+    };
+    if (st.log.size() == replay_) drop_oldest();
     st.log.push_back(shared);
+    log_bytes_ += record_bytes(*shared);
+    while (log_bytes_ > replay_bytes_ && st.log.size() > kMinReplay)
+      drop_oldest();
+    counters_.log_bytes.store(log_bytes_, std::memory_order_relaxed);
   }
   deliver(c.series, st, shared);
 }

@@ -9,7 +9,9 @@
 //
 // Per series with subscribers the hub keeps its subscribers and a replay log of the last
 // `replay` changes (for series that had a subscription to them by name, so that `since_seq`
-// can resume). Records are built only for series that someone watches: a series nobody
+// can resume). All logs together hold at most `replay_bytes`: past it, the log being appended
+// to gives up its oldest records (down to kMinReplay), so that many subscribed series cannot
+// make the hub hold `replay` changes each. Records are built only for series that someone watches: a series nobody
 // subscribed to costs one hash lookup per change.
 //
 // Bounded: an inbox that is full makes the hub drop that subscription's records (counted) and
@@ -34,12 +36,16 @@ struct hub_counters {
   std::atomic<std::uint64_t> records{0};      // change records built
   std::atomic<std::uint64_t> inbox_drops{0};  // records not delivered: a session inbox full
   std::atomic<std::uint64_t> replayed{0};     // records replayed for since_seq
+  std::atomic<std::uint64_t> log_bytes{0};    // bytes held by the replay logs
   std::atomic<std::uint64_t> resets{0};       // since_seq not honoured
 };
 
+// A series' replay log keeps at least this many changes, whatever the byte budget.
+inline constexpr std::size_t kMinReplay = 16;
+
 class hub final : public change_sink {
  public:
-  hub(const core::series_store& store, std::size_t replay);
+  hub(const core::series_store& store, std::size_t replay, std::size_t replay_bytes);
 
   // ---- ingest thread ----
   void on_change(const applied_change& c) override;
@@ -65,6 +71,8 @@ class hub final : public change_sink {
 
   const core::series_store& store_;
   std::size_t replay_;
+  std::size_t replay_bytes_;
+  std::size_t log_bytes_ = 0;  // all logs together
   std::unordered_map<const core::series*, series_state> states_;
   // Subscriptions by name to series that do not exist yet, and wildcards by measurement.
   std::unordered_map<std::string, std::vector<subscription_ptr>> waiting_;

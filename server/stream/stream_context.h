@@ -37,6 +37,9 @@ struct stream_limits {
   std::size_t queue_bytes = 4 * 1024 * 1024;
   // Changes kept per series for since_seq resume.
   std::size_t replay = 1024;
+  // All replay logs together (about 400 bytes a change): bounds what subscribing to many
+  // series by name makes the server hold.
+  std::size_t replay_bytes = 64 * 1024 * 1024;
   slow_policy policy = slow_policy::conflate;
   // Client messages: 64 KiB each (close 1009 past it); this many bad ones close with 1008.
   std::size_t max_message_bytes = 64 * 1024;

@@ -187,6 +187,36 @@ class StreamTest(unittest.TestCase):
         with Server("--ws-replay", "8") as s:
             run(body(s))
 
+    def test_replay_logs_stay_within_their_byte_budget(self):
+        async def body(server):
+            ws = await connect(server, max_size=None)
+            for k in range(20):
+                await ws.send(json.dumps({"op": "subscribe", "id": k, "series": "quotes/B%d" % k}))
+            await feed(server, [line("B%d" % (i % 20), T0 + i, 1.0) for i in range(20_000)])
+            while server.points() < 20_000:
+                await asyncio.sleep(0.05)
+            metrics = server.request("GET", "/metrics")[2].decode()
+            held = [int(l.split()[1]) for l in metrics.splitlines()
+                    if l.startswith("tickring_stream_replay_bytes ")][0]
+            self.assertGreater(held, 0)
+            self.assertLessEqual(held, 100_000)
+            # Each log still keeps its newest changes: resuming 10 back works, 900 back resets.
+            ws2 = await connect(server)
+            await ws2.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/B3",
+                                       "since_seq": 990}))
+            self.assertEqual((await recv(ws2))["seq"], 990)
+            got = [await recv(ws2) for _ in range(10)]
+            self.assertEqual([m["seq"] for m in got], list(range(991, 1001)))
+            await ws2.send(json.dumps({"op": "subscribe", "id": 2, "series": "quotes/B3",
+                                       "since_seq": 100}))
+            msgs = await recv_until(ws2, lambda m: m["type"] == "snapshot")
+            self.assertEqual([m["type"] for m in msgs], ["subscribed", "reset", "snapshot"])
+            await ws.close()
+            await ws2.close()
+
+        with Server("--ws-replay-bytes", "100000") as s:
+            run(body(s))
+
     def test_wildcard_sees_new_series_and_deletes_and_evictions_keep_the_count(self):
         async def body(server):
             await feed(server, [line("A", T0 + i, 1.0) for i in range(3)])
