@@ -142,7 +142,9 @@ class StreamTest(unittest.TestCase):
                         self.assertEqual(f.state.get(t), stored[t])
             self.assertGreater(sum(f.live for f in results), 0)
 
-        with Server() as s:
+        # A short queue: the Python subscribers fall behind and are conflated often, which
+        # checks the resync path too and keeps the run short.
+        with Server("--ws-queue-messages", "4096") as s:
             run(body(s))
 
     def test_resume_with_since_seq_and_reset_when_too_old(self):
@@ -189,7 +191,8 @@ class StreamTest(unittest.TestCase):
 
     def test_replay_logs_stay_within_their_byte_budget(self):
         async def body(server):
-            ws = await connect(server, max_size=None)
+            # Never read: closing it must not wait for the server's queue to drain.
+            ws = await connect(server, max_size=None, close_timeout=1)
             for k in range(20):
                 await ws.send(json.dumps({"op": "subscribe", "id": k, "series": "quotes/B%d" % k}))
             await feed(server, [line("B%d" % (i % 20), T0 + i, 1.0) for i in range(20_000)])
