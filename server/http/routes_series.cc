@@ -7,6 +7,7 @@
 #include "core/candles.h"
 #include "protocol/json_text.h"
 #include "protocol/point_format.h"
+#include "protocol/stream_messages.h"
 
 namespace tickring::server {
 namespace {
@@ -240,63 +241,31 @@ http_reply one_point(const core::series& s, const query& q, const stored_point& 
   return r;
 }
 
-time_ns parse_interval(std::string_view v, param_error& err) {
-  std::int64_t n = 0;
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  const std::string_view unit(p, static_cast<std::size_t>(v.data() + v.size() - p));
-  time_ns mult = 0;
-  if (unit == "s") mult = 1'000'000'000LL;
-  if (unit == "m") mult = 60'000'000'000LL;
-  if (unit == "h") mult = 3'600'000'000'000LL;
-  if (unit == "d") mult = 86'400'000'000'000LL;
-  if (ec != std::errc() || n <= 0 || mult == 0 || n > core::kMaxCandleInterval / mult ||
-      n * mult < core::kMinCandleInterval) {
-    err.set("invalid 'interval': use <n>s, <n>m, <n>h or <n>d from 1s to 1d");
-    return 0;
-  }
-  return n * mult;
-}
-
 http_reply candles(const core::series& s, const protocol::parsed_target& t, const query& q) {
   param_error err;
-  const time_ns interval = parse_interval(t.param("interval").value_or("1m"), err);
-  if (err) return error_reply(400, err.message);
-  // Price: ?field=, else `price`, else the mid of bid/ask, else the first field.
-  int price = -1, bid = s.field_index("bid"), ask = s.field_index("ask");
-  std::string field_name;
-  if (auto f = t.param("field")) {
-    price = s.field_index(*f);
-    if (price < 0) {
-      return error_reply(
-          400, "invalid 'field': '" + std::string(*f) + "' is not a field of this series");
-    }
-    field_name = *f;
-  } else if ((price = s.field_index("price")) >= 0) {
-    field_name = "price";
-  } else if (bid >= 0 && ask >= 0) {
-    field_name = "mid";
-  } else {
-    price = 0;
-    field_name = s.fields()[0].name;
+  const auto interval = protocol::parse_candle_interval(t.param("interval").value_or("1m"));
+  if (!interval) {
+    return error_reply(400, "invalid 'interval': use <n>s, <n>m, <n>h or <n>d from 1s to 1d");
   }
-  int volume = s.field_index("size");
-  if (volume < 0) volume = s.field_index("volume");
-  const auto& f = s.fields();
-  auto value = [&](const stored_point& p, int idx) {
-    return protocol::field_as_double(f[static_cast<std::size_t>(idx)].kind,
-                                     p.words[static_cast<std::size_t>(idx)]);
-  };
-  core::backward_candle_builder b(interval, q.limit);
+  // Price: ?field=, else `price`, else the mid of bid/ask, else the first field (the same
+  // rules as the stream's candles).
+  const auto field = t.param("field");
+  const auto fields = protocol::choose_candle_fields(s, field);
+  if (!fields) {
+    return error_reply(
+        400, "invalid 'field': '" + std::string(*field) + "' is not a field of this series");
+  }
+  const std::string& field_name = fields->name;
+  core::backward_candle_builder b(*interval, q.limit);
   auto visit = [&](const stored_point& p) {
     if (p.time < q.from) return false;
-    const double px = price >= 0 ? value(p, price) : (value(p, bid) + value(p, ask)) / 2;
-    return b.add(p.time, px, volume >= 0 ? value(p, volume) : 0.0);
+    return b.add(p.time, fields->price_of(s, p.words.data()), fields->volume_of(s, p.words.data()));
   };
   if (q.from <= q.to) scan(s, q.to, visit);
   http_reply r;
   append_series_head(r.body, s);
   r.body += ",\"interval_seconds\":";
-  protocol::append_json_number(r.body, interval / 1'000'000'000);
+  protocol::append_json_number(r.body, *interval / 1'000'000'000);
   r.body += ",\"field\":";
   protocol::append_json_string(r.body, field_name);
   r.body += ",\"candles\":[";

@@ -343,19 +343,8 @@ void series_view::candle_live(const change_record& r, outbox_port& out) {
   const double vol = remove ? 0 : candle_fields_->volume_of(*series_, r.words.data());
   if (!have_open_ || start > open_start_) {
     if (remove) return;  // nothing of a bar not begun
-    if (have_open_ && !open_ticks_.empty()) {
-      // The open bar is closed by a tick of a later bar.
-      core::candle closed{open_start_, open_ticks_.front().price, 0, 0, 0, 0, 0};
-      closed.high = closed.low = closed.open;
-      for (const auto& t : open_ticks_) {
-        closed.high = std::max(closed.high, t.price);
-        closed.low = std::min(closed.low, t.price);
-        closed.close = t.price;
-        closed.volume += t.volume;
-        ++closed.ticks;
-      }
-      emit_bar(closed, true, r.seq - 1, out);
-    }
+    // The open bar is closed by a tick of a later bar.
+    if (have_open_ && !open_ticks_.empty()) emit_bar(open_bar(), true, r.seq - 1, out);
     have_open_ = true;
     open_start_ = start;
     open_ticks_.clear();
@@ -371,6 +360,10 @@ void series_view::candle_live(const change_record& r, outbox_port& out) {
     open_ticks_.insert(it, {r.time, px, vol});
   }
   if (open_ticks_.empty()) return;
+  emit_bar(open_bar(), false, r.seq, out);
+}
+
+core::candle series_view::open_bar() const {
   core::candle c{open_start_, open_ticks_.front().price, 0, 0, 0, 0, 0};
   c.high = c.low = c.open;
   for (const auto& t : open_ticks_) {
@@ -380,7 +373,7 @@ void series_view::candle_live(const change_record& r, outbox_port& out) {
     c.volume += t.volume;
     ++c.ticks;
   }
-  emit_bar(c, false, r.seq, out);
+  return c;
 }
 
 void series_view::emit_bar(const core::candle& c, bool final, core::seq_no seq, outbox_port& out) {

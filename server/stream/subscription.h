@@ -88,6 +88,8 @@ class series_view {
   void candle_live(const change_record& r, outbox_port& out);
   void emit_bar(const core::candle& c, bool final, core::seq_no seq, outbox_port& out);
   core::candle bar_from_ring(core::time_ns start) const;
+  // REQUIRES: !open_ticks_.empty(). O(ticks in the open bar).
+  core::candle open_bar() const;
   std::string head(std::string_view type) const;
 
   const protocol::subscribe_request& req_;
