@@ -209,12 +209,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
       return;
     }
     lagged_ = false;
+    // May run inside drain() (through enqueue): keep the subscription drain() is serving.
+    const auto saved_sub = current_sub_;
+    const auto saved_batch = current_batch_;
     for (auto& [id, sub] : subs_) {
       current_sub_ = id;
       current_batch_ = sub->request().batch;
       sub->on_room(*this);
       lagged_ = lagged_ || sub->has_lagged();
     }
+    current_sub_ = saved_sub;
+    current_batch_ = saved_batch;
   }
 
   void do_read() {
