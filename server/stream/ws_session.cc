@@ -119,14 +119,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     std::size_t bytes;
     std::size_t batch;    // > 0: a point that may share a `points` frame with this many at most
     std::uint64_t epoch;  // the view's epoch when queued (stale once the view lagged)
+    bool dropped = false;  // its subscription ended: skipped, not sent
 
-    bool stale() const { return view != nullptr && epoch != view->epoch(); }
+    bool stale() const { return dropped || (view != nullptr && epoch != view->epoch()); }
   };
 
   // Takes the front message off the queue.
   void pop_front() {
     const out_msg& m = outbox_.front();
-    if (m.view != nullptr && !m.stale()) m.view->on_unqueued();
+    if (m.view != nullptr && !m.stale()) m.view->on_unqueued();  // a dropped one has no view
     account(-static_cast<std::int64_t>(m.bytes));
     outbox_.pop_front();
   }
@@ -319,18 +320,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
                     "no subscription " + std::to_string(id) + " on this connection", id});
     }
     forget(*it->second);
-    // Its queued live messages go with it (the views they point to are freed).
+    // Its queued live messages go with it (the views they point to are freed): marked, and
+    // taken off when they reach the front (erasing would move the ones being written).
     const std::size_t keep_front = writing_ ? in_flight_ : 0;
-    for (auto m = outbox_.begin() + static_cast<std::ptrdiff_t>(keep_front); m != outbox_.end();) {
-      if (m->sub == id && m->view != nullptr) {
-        account(-static_cast<std::int64_t>(m->bytes));
-        m = outbox_.erase(m);
-      } else {
-        ++m;
-      }
-    }
-    for (std::size_t i = 0; i < keep_front && i < outbox_.size(); ++i) {
-      if (outbox_[i].sub == id) outbox_[i].view = nullptr;
+    for (std::size_t i = 0; i < outbox_.size(); ++i) {
+      out_msg& m = outbox_[i];
+      if (m.sub != id || m.view == nullptr) continue;
+      m.view = nullptr;
+      m.dropped = i >= keep_front;
     }
     subs_.erase(it);
     std::string m;
