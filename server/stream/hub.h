@@ -11,8 +11,8 @@
 // `replay` changes (for series that had a subscription to them by name, so that `since_seq`
 // can resume). All logs together hold at most `replay_bytes`: past it, the log being appended
 // to gives up its oldest records (down to kMinReplay), so that many subscribed series cannot
-// make the hub hold `replay` changes each. Records are built only for series that someone watches: a series nobody
-// subscribed to costs one hash lookup per change.
+// make the hub hold `replay` changes each. Records are built only for series that someone watches:
+// a series nobody subscribed to costs one hash lookup per change.
 //
 // Bounded: an inbox that is full makes the hub drop that subscription's records (counted) and
 // send a resync marker once the inbox has room again; the ingest thread never waits.

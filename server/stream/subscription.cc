@@ -48,6 +48,15 @@ std::string series_view::head(std::string_view type) const {
   return out;
 }
 
+void series_view::announce(core::seq_no seq, outbox_port& out) {
+  std::string m = head("subscribed");
+  m += ",\"seq\":";
+  append_json_number(m, static_cast<std::uint64_t>(seq));
+  m += '}';
+  out.push_control(std::move(m));
+  announced_ = true;
+}
+
 void series_view::on_marker(const inbox_entry& e, outbox_port& out) {
   switch (e.marker) {
     case marker_kind::absent: {
@@ -72,25 +81,13 @@ void series_view::on_marker(const inbox_entry& e, outbox_port& out) {
       set_series(e.series);
       last_seq_ = e.seq;
       last_ring_ = e.ring_seq;
-      std::string m = head("subscribed");
-      m += ",\"seq\":";
-      append_json_number(m, static_cast<std::uint64_t>(e.seq));
-      m += '}';
-      out.push_control(std::move(m));
-      announced_ = true;
+      announce(e.seq, out);
       phase_ = phase::live;
       return;
     }
     case marker_kind::reset: {
       set_series(e.series);
-      if (!announced_ && !req_.series.wildcard()) {
-        std::string m = head("subscribed");
-        m += ",\"seq\":";
-        append_json_number(m, static_cast<std::uint64_t>(e.seq));
-        m += '}';
-        out.push_control(std::move(m));
-        announced_ = true;
-      }
+      if (!announced_ && !req_.series.wildcard()) announce(e.seq, out);
       std::string m = head("reset");
       m += ",\"seq\":";
       append_json_number(m, static_cast<std::uint64_t>(e.seq));
@@ -205,14 +202,7 @@ void series_view::merge(const change_record& r) {
 
 void series_view::finish_snapshot(core::seq_no seq, outbox_port& out) {
   last_seq_ = seq;
-  if (!announced_ && !req_.series.wildcard()) {
-    std::string m = head("subscribed");
-    m += ",\"seq\":";
-    append_json_number(m, static_cast<std::uint64_t>(seq));
-    m += '}';
-    out.push_control(std::move(m));
-    announced_ = true;
-  }
+  if (!announced_ && !req_.series.wildcard()) announce(seq, out);
   std::string m = head("snapshot");
   m += ",\"seq\":";
   append_json_number(m, static_cast<std::uint64_t>(seq));

@@ -91,6 +91,8 @@ class series_view {
   // REQUIRES: !open_ticks_.empty(). O(ticks in the open bar).
   core::candle open_bar() const;
   std::string head(std::string_view type) const;
+  // `subscribed` with the series' sequence, once per subscription to one series.
+  void announce(core::seq_no seq, outbox_port& out);
 
   const protocol::subscribe_request& req_;
   const core::series* series_ = nullptr;

@@ -117,8 +117,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     series_view* view;  // live messages: for conflation
     std::int64_t sub;
     std::size_t bytes;
-    std::size_t batch;    // > 0: a point that may share a `points` frame with this many at most
-    std::uint64_t epoch;  // the view's epoch when queued (stale once the view lagged)
+    std::size_t batch;     // > 0: a point that may share a `points` frame with this many at most
+    std::uint64_t epoch;   // the view's epoch when queued (stale once the view lagged)
     bool dropped = false;  // its subscription ended: skipped, not sent
 
     bool stale() const { return dropped || (view != nullptr && epoch != view->epoch()); }
