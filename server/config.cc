@@ -69,6 +69,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string future_skew = "10m";
   std::string feed_idle = std::to_string(c.feed_idle_timeout.count()) + "s";
   std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
+  std::string body_timeout = std::to_string(c.body_timeout.count()) + "s";
   std::string ws_policy = "conflate";
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
   po::options_description opts(
@@ -104,6 +105,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "close a line-protocol TCP connection that sends nothing for this long")
     ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
        "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
+    ("body-timeout", po::value(&body_timeout)->default_value(body_timeout),
+       "drop a connection whose request body has not fully arrived this long after its header")
     ("ws-max-subscriptions", po::value(&c.stream.max_subscriptions)->default_value(c.stream.max_subscriptions),
        "WebSocket: subscriptions per connection")
     ("ws-max-snapshot", po::value(&c.stream.max_snapshot)->default_value(c.stream.max_snapshot),
@@ -189,6 +192,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
       duration_flag("--header-timeout", header_timeout));
   if (c.header_timeout.count() < 1 || c.header_timeout > kMaxHeaderTimeout)
     throw std::invalid_argument("--header-timeout must be from 1s to 1h");
+  c.body_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      duration_flag("--body-timeout", body_timeout));
+  if (c.body_timeout.count() < 1 || c.body_timeout > kMaxHeaderTimeout)
+    throw std::invalid_argument("--body-timeout must be from 1s to 1h");
   c.feed_idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
       duration_flag("--feed-idle-timeout", feed_idle));
   if (c.feed_idle_timeout.count() < 1 || c.feed_idle_timeout > std::chrono::hours(24)) {
