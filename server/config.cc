@@ -121,6 +121,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "WebSocket: changes kept per subscribed series for since_seq resume")
     ("ws-replay-bytes", po::value(&c.stream.replay_bytes)->default_value(c.stream.replay_bytes),
        "WebSocket: bytes all replay logs together may hold (oldest changes go first)")
+    ("ws-inbox", po::value(&c.stream.inbox_capacity)->default_value(c.stream.inbox_capacity),
+       "WebSocket: changes queued from the ingest thread to one connection before they are dropped and the subscription resynced")
     ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
        "WebSocket: ping after half of this without traffic, close after all of it")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
@@ -221,6 +223,9 @@ std::optional<server_config> parse_config(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--ws-idle-timeout", ws_idle));
   if (c.stream.idle_timeout.count() < 2 || c.stream.idle_timeout > std::chrono::hours(24)) {
     throw std::invalid_argument("--ws-idle-timeout must be from 2s to 1d");
+  }
+  if (c.stream.inbox_capacity < 4 || c.stream.inbox_capacity > (1U << 24)) {
+    throw std::invalid_argument("--ws-inbox must be from 4 to 16777216");
   }
   if (c.stream.queue_messages < 2 || c.stream.queue_bytes < 1024) {
     throw std::invalid_argument("--ws-queue-messages must be at least 2, --ws-queue-bytes 1024");

@@ -362,7 +362,12 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   void error(protocol::stream_error e) { push_control(protocol::error_message(e)); }
 
   void drain() {
-    inbox_->take(drained_);
+    if (inbox_->take(drained_)) {
+      // The hub dropped records for this session while its inbox was full: ask for the
+      // resync markers now (posted behind what the ingest thread is doing).
+      hub* h = &ctx_.the_hub;
+      ctx_.ingest.post([h, inbox = inbox_] { h->resync(inbox); });
+    }
     for (const inbox_entry& e : drained_) {
       if (closing_) break;
       const auto it = subs_.find(e.sub->id);

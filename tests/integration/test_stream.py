@@ -146,6 +146,39 @@ class StreamTest(unittest.TestCase):
         with Server("--ws-queue-messages", "4096") as s:
             run(body(s))
 
+    def test_full_inbox_resyncs_after_the_feed_stops(self):
+        """With a tiny inbox (ingest thread -> session) the hub drops records for the session;
+        the subscriber must still end consistent with the store, even though no change
+        follows the last drop (the session asks for the resync when it drains)."""
+        n_points = 20_000
+
+        async def body(server):
+            await feed(server, [line("Z", T0, 1.0)])
+            while server.series("quotes", "Z") is None:
+                await asyncio.sleep(0.02)
+            ws = await connect(server, max_size=None)
+            await ws.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/Z",
+                                      "snapshot": 10}))
+            await recv(ws)
+            f = Follower(self)
+            f.apply(await recv(ws))
+            await feed(server, [line("Z", T0 + i, 1.0 + i) for i in range(1, n_points)])
+            while f.seq < n_points or f.expect_snapshot:
+                f.apply(await recv(ws))
+            metrics = server.request("GET", "/metrics")[2].decode()
+            drops = [l for l in metrics.splitlines()
+                     if l.startswith("tickring_stream_inbox_drops_total ")]
+            self.assertGreater(int(drops[0].split()[1]), 0, "the inbox never overflowed")
+            self.assertGreater(f.lagged, 0)
+            status, stored = server.get_json("/v1/series/quotes/Z?limit=100000")
+            stored = {p["time"]: p["bid"] for p in stored["points"]}
+            for t, bid in f.state.items():
+                self.assertEqual(stored[t], bid)
+            await ws.close()
+
+        with Server("--ws-inbox", "4") as s:
+            run(body(s))
+
     def test_resume_with_since_seq_and_reset_when_too_old(self):
         async def body(server):
             await feed(server, [line("R", T0 + i, 1.0 + i) for i in range(10)])
