@@ -39,6 +39,8 @@ case "$target" in
     libs=(-lfmt) ;;
   json_text)
     sources=("$repo/protocol/json_text.cc") ;;
+  line_reassembly)
+    sources=() ;;  # header-only
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
