@@ -6,6 +6,7 @@
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
 #include "server/http/routes_series.h"
+#include "server/http/routes_ticks.h"
 #include "server/http/routes_window.h"
 #include "server/http/routes_write.h"
 #include "server/static_assets.h"
@@ -263,6 +264,10 @@ constexpr route kRoutes[] = {
     {"v1/series/{}/{}/latest", kGet | kHead, route_id::latest, get_latest, true},
     {"v1/series/{}/{}/candles", kGet | kHead, route_id::candles, get_candles, true},
     {"v1/series/{}/{}/at/{}", kGet | kHead | kDelete, route_id::at, point_at, true},
+    {"v1/series/{}/{}/asof", kGet | kHead | kPost, route_id::asof, get_asof, true},
+    {"v1/series/{}/{}/asof/{}", kGet | kHead, route_id::asof, get_asof, true},
+    {"v1/series/{}/{}/sample", kGet | kHead, route_id::sample, get_sample, true},
+    {"v1/latest", kGet | kHead, route_id::latest_all, get_latest_all},
 };
 
 }  // namespace
