@@ -9,8 +9,9 @@ namespace tickring::server {
 
 std::string_view to_string(route_id r) noexcept {
   constexpr std::string_view kNames[] = {
-      "health", "ping",       "series_list", "points", "latest",  "at",   "candles", "asof",
-      "sample", "latest_all", "window",      "write",  "metrics", "page", "stream",  "not_found"};
+      "health",  "ping",    "series_list", "points",     "latest",   "at",
+      "candles", "asof",    "sample",      "latest_all", "query",    "window",
+      "write",   "metrics", "page",        "stream",     "not_found"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(route_id::count_));
   return kNames[static_cast<std::size_t>(r)];
 }

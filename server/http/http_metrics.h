@@ -25,6 +25,7 @@ enum class route_id : std::uint8_t {
   asof,
   sample,
   latest_all,
+  query,
   window,
   write,
   metrics,

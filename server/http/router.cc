@@ -5,6 +5,7 @@
 #include "core/epoch.h"
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
+#include "server/http/routes_influxql.h"
 #include "server/http/routes_series.h"
 #include "server/http/routes_ticks.h"
 #include "server/http/routes_window.h"
@@ -268,6 +269,7 @@ constexpr route kRoutes[] = {
     {"v1/series/{}/{}/asof/{}", kGet | kHead, route_id::asof, get_asof, true},
     {"v1/series/{}/{}/sample", kGet | kHead, route_id::sample, get_sample, true},
     {"v1/latest", kGet | kHead, route_id::latest_all, get_latest_all},
+    {"query", kGet | kHead | kPost, route_id::query, handle_influx_query},
 };
 
 }  // namespace

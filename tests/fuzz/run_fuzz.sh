@@ -22,6 +22,7 @@ mkdir -p "$build/artifacts" "$build/corpus/$target"
 build="$(cd "$build" && pwd)"
 corpus="$build/corpus/$target"
 
+extra=()
 # Each parser builds from its own sources (header-only nlohmann_json where needed).
 case "$target" in
   line_protocol)
@@ -33,6 +34,10 @@ case "$target" in
     ) ;;
   stream_messages)
     sources=("$repo/protocol/stream_requests.cc" "$repo/protocol/json_text.cc") ;;
+  influxql)
+    # query_string.cc formats times with fmt: header-only here, as nothing else links it.
+    sources=("$repo/protocol/influxql.cc" "$repo/protocol/query_string.cc")
+    extra=(-DFMT_HEADER_ONLY) ;;
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
@@ -41,7 +46,7 @@ dict=()
 echo "run_fuzz: building $build/${target}_fuzz with $cxx"
 "$cxx" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$repo" "${sources[@]}" -o "$build/${target}_fuzz"
+  "${extra[@]}" -I"$repo" "${sources[@]}" -o "$build/${target}_fuzz"
 
 cp -f "$repo/tests/fuzz/corpus/$target/"* "$corpus/"
 
