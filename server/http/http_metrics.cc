@@ -35,7 +35,8 @@ void http_metrics::append_prometheus(std::string& out) const {
   auto o = std::back_inserter(out);
   fmt::format_to(o,
                  "# HELP tickring_query_points_scanned_total Points walked in the rings by "
-                 "queries (/v1/series, /v1/latest, /query).\n# TYPE tickring_query_points_scanned_total counter\n"
+                 "queries (/v1/series, /v1/latest, /query).\n# TYPE "
+                 "tickring_query_points_scanned_total counter\n"
                  "tickring_query_points_scanned_total {}\n",
                  points_scanned_.load(std::memory_order_relaxed));
   out +=
