@@ -173,14 +173,12 @@ http_reply metrics_page(const route_context& ctx) {
 // ---- the route table ----
 
 // Methods as bits, so that a route names several and a 405 can list them all.
-enum method_bit : unsigned {
-  kGet = 1U << 0,
-  kHead = 1U << 1,
-  kPost = 1U << 2,
-  kPut = 1U << 3,
-  kDelete = 1U << 4,
-  kAnyMethod = 0xFFU,  // the handler answers 405 itself (/write, /v1/window)
-};
+constexpr unsigned kGet = 1U << 0;
+constexpr unsigned kHead = 1U << 1;
+constexpr unsigned kPost = 1U << 2;
+constexpr unsigned kPut = 1U << 3;
+constexpr unsigned kDelete = 1U << 4;
+constexpr unsigned kAnyMethod = 0xFFU;  // the handler answers 405 itself (/write, /v1/window)
 
 unsigned bit_of(http_method m) {
   switch (m) {
