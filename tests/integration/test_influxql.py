@@ -158,6 +158,16 @@ class InfluxClientTest(unittest.TestCase):
             self.client.query("SELECT FROM quotes")
         self.assertIn("error parsing query: found FROM", cm.exception.content)
 
+    def test_answer_past_max_answer_bytes_is_a_statement_error(self):
+        with Server("--max-answer-bytes", "2000") as srv:
+            seed(srv)
+            client = InfluxDBClient("127.0.0.1", srv.http_port, database="x", timeout=10)
+            with self.assertRaises(InfluxDBClientError) as cm:
+                client.query("SELECT * FROM quotes")
+            self.assertIn("--max-answer-bytes", str(cm.exception))
+            self.assertEqual(len(list(client.query("SELECT * FROM quotes LIMIT 2").get_points())), 2)
+            client.close()
+
 
 class GrafanaRequestsTest(unittest.TestCase):
     """The exact requests of Grafana's InfluxDB (InfluxQL) data source: GET /query with db, q

@@ -265,5 +265,25 @@ class TickQueriesTest(unittest.TestCase):
             self.assertEqual(status, 400, q)
 
 
+class AnswerBoundTest(unittest.TestCase):
+    def test_answers_past_max_answer_bytes_are_413(self):
+        with Server("--max-answer-bytes", "2000") as srv:
+            body = "".join(line(sym, T0 + k * SEC) for sym in SYMS + ["AUDUSD"] for k in range(200))
+            self.assertEqual(srv.request("POST", "/write?db=x", body.encode())[0], 204)
+            base = "/v1/series/quotes/EURUSD"
+            status, _, text = srv.request("POST", base + "/asof",
+                                          json.dumps([T0 + k * SEC for k in range(200)]).encode())
+            self.assertEqual(status, 413, text)
+            self.assertIn("--max-answer-bytes", json.loads(text)["error"]["message"])
+            self.assertEqual(srv.request("GET", base + "/sample?interval=1s")[0], 413)
+            self.assertEqual(srv.request("GET", base + "/sample?interval=1s&format=csv")[0], 413)
+            # small answers still pass
+            self.assertEqual(srv.request("GET", base + "/sample?interval=1m")[0], 200)
+            self.assertEqual(srv.request("GET", "/v1/latest?measurement=quotes")[0], 200)
+            body = "".join(line("S%03d" % i, T0) for i in range(100))
+            self.assertEqual(srv.request("POST", "/write?db=x", body.encode())[0], 204)
+            self.assertEqual(srv.request("GET", "/v1/latest?measurement=quotes")[0], 413)
+
+
 if __name__ == "__main__":
     unittest.main()
