@@ -135,6 +135,9 @@ class Run:
                 refused += 1
             elif not head.startswith(b"HTTP/1.1 200"):
                 refused += 1  # closed without an answer: also a refusal
+        # Closed only now: closing while reading would free slots for the later connections
+        # that a slower server (a sanitizer build) has not accepted yet.
+        for s in socks:
             s.close()
         self.count("HTTP connections refused", refused)
         if refused < MAX_CONNECTIONS // 2:
@@ -161,6 +164,7 @@ class Run:
                 pass
             except OSError:
                 closed += 1
+        for s in socks:  # only now, as in http_flood
             s.close()
         self.count("feed connections refused", closed)
         if closed < MAX_FEED_CONNECTIONS:
@@ -376,6 +380,11 @@ def main():
         reader = threading.Thread(target=run.reader)
         feeder.start()
         reader.start()
+        # The feed is connected and stored its first points before any attack starts (a
+        # feed flood must not take the feeder's slot).
+        deadline = time.monotonic() + 30 * SLOW
+        while server.series("fault", "F") is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         def start(attacks):
             threads = [threading.Thread(target=a, name=a.__name__) for a in attacks]
             for t in threads:
@@ -388,14 +397,16 @@ def main():
                 if t.is_alive():
                     run.fail("attack %s did not finish" % t.name)
 
-        # The floods first (with the slow clients beside them), then the bad requests, which
-        # check exact answers and so must not be refused by a flood's full slots.
+        # The floods first, beside only the feed and the reader: a flood's connections hold
+        # their slots only until --header-timeout, and a server slowed down by the other
+        # attackers (much more so under a sanitizer) could take longer than that to reach the
+        # ones over the limit. Then the never-reading subscriber, the slow clients and the bad
+        # requests, which check exact answers and so must not be refused by a flood.
+        join(start([run.http_flood, run.feed_flood]))
         idle = start([run.never_reading_subscriber])
         if not run.idle_connected.wait(30 * SLOW):
             run.fail("the never-reading subscriber could not connect")
-        floods = start([run.http_flood, run.feed_flood])
         slow = start([run.slow_loris, run.slow_body, run.pipeline_never_read])
-        join(floods)
         checks = start([run.bad_requests])
         ws = start([run.websocket_abuse])  # holds its never-reading subscriber to the end
         join(checks + slow)
