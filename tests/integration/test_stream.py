@@ -340,7 +340,10 @@ class StreamTest(unittest.TestCase):
             slow = await connect(server, max_queue=1, read_limit=1024)
             await slow.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/S"}))
             fast = await connect(server, max_size=None)
-            await fast.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/S"}))
+            # With a snapshot count, so that if even this client is conflated (a sanitizer
+            # build is slow) its fresh snapshot still carries the newest points.
+            await fast.send(json.dumps({"op": "subscribe", "id": 1, "series": "quotes/S",
+                                        "snapshot": 10}))
             await recv(fast)
             snap = await recv(fast)
             total = 150_000
