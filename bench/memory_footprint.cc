@@ -2,6 +2,8 @@
 // and reports the growth of the process' resident set per point.
 //   build/release/bench/memory_footprint [points=2000000] [symbols=1000]
 // Target (DESIGN.md §7): <= 64 bytes per 4-field quote at 2M quotes.
+#include <unistd.h>
+
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -9,7 +11,19 @@
 #include <vector>
 
 #include "core/series_store.h"
-#include "server/http/http_metrics.h"
+
+namespace {
+// The process' resident set (/proc/self/statm, second field, in pages); 0 if unreadable.
+std::uint64_t resident_memory_bytes() {
+  unsigned long long size = 0;
+  unsigned long long resident = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace tickring;
@@ -18,7 +32,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   for (long i = 0; i < symbols; ++i)
     names.push_back("SYM" + std::to_string(i));
-  const std::uint64_t before = server::resident_memory_bytes();
+  const std::uint64_t before = resident_memory_bytes();
   core::series_store store;
   core::field_input f[] = {{"bid", core::field_kind::float64, 0},
                            {"ask", core::field_kind::float64, 0},
@@ -30,7 +44,7 @@ int main(int argc, char** argv) {
     (void)store.apply(
         {"quotes", names[static_cast<std::size_t>(i % symbols)], f, 1'700'000'000'000'000'000 + i});
   }
-  const std::uint64_t after = server::resident_memory_bytes();
+  const std::uint64_t after = resident_memory_bytes();
   std::size_t ring_bytes = 0;
   for (std::size_t i = 0; i < store.series_count(); ++i)
     ring_bytes += store.series_at(i).rows().capacity_bytes();

@@ -2,27 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <bit>
+#include "protocol/point_input.h"
 
 namespace tickring::server {
-namespace {
-
-core::field_input convert(const protocol::field& f) {
-  using protocol::field_type;
-  switch (f.value.type) {
-    case field_type::float64:
-      return {f.name, core::field_kind::float64, std::bit_cast<std::uint64_t>(f.value.f)};
-    case field_type::int64:
-      return {f.name, core::field_kind::int64, static_cast<std::uint64_t>(f.value.i)};
-    case field_type::uint64:
-      return {f.name, core::field_kind::uint64, f.value.u};
-    case field_type::boolean:
-      return {f.name, core::field_kind::boolean, f.value.b ? 1U : 0U};
-  }
-  return {f.name, core::field_kind::float64, 0};
-}
-
-}  // namespace
 
 std::string_view to_string(reject_reason r) noexcept {
   switch (r) {
@@ -76,11 +58,7 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
     return false;
   }
   const std::size_t n = parsed_.fields.size();
-  for (std::size_t i = 0; i < n; ++i)
-    fields_[i] = convert(parsed_.fields[i]);
-  const core::point_input p{parsed_.measurement, parsed_.symbol,
-                            std::span<const core::field_input>(fields_.data(), n),
-                            parsed_.timestamp.value_or(now)};
+  const core::point_input p = protocol::to_point_input(parsed_, fields_, now);
   const core::apply_result r = path_.apply(p);
   if (r.error != core::apply_error::none) {
     switch (r.error) {
