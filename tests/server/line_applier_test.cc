@@ -1,0 +1,96 @@
+// server::line_applier: each rejected line gets its reason (counted by kind), a good line is
+// applied through the write path, and a bad line costs nothing else.
+#include "server/ingest/line_applier.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "server/ingest/write_path.h"
+
+namespace tickring::server {
+namespace {
+
+class LineApplierTest : public ::testing::Test {
+ protected:
+  std::uint64_t rejected(reject_reason r) const {
+    return counters_.by_reason[static_cast<std::size_t>(r)].load();
+  }
+  bool apply(std::string_view line) { return applier_.apply(line, ++line_no_, kNow, reason_); }
+
+  static constexpr core::time_ns kNow = 1'700'000'000'000'000'000;
+  core::series_store store_{core::series_store_limits{.max_series = 2}};
+  ingest_counters counters_;
+  write_path path_{store_, counters_};
+  line_applier applier_{path_};
+  std::string reason_;
+  std::size_t line_no_ = 0;
+};
+
+TEST_F(LineApplierTest, GoodLineIsAppliedAndCounted) {
+  ASSERT_TRUE(apply("quotes,sym=A bid=1.5,size=3i 100"));
+  EXPECT_EQ(counters_.lines_accepted.load(), 1U);
+  const auto* s = store_.find("quotes", "A");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->change_seq(), 1U);
+}
+
+TEST_F(LineApplierTest, LineWithoutTimestampGetsNow) {
+  ASSERT_TRUE(apply("quotes,sym=A bid=1.5"));
+  const auto* s = store_.find("quotes", "A");
+  ASSERT_NE(s, nullptr);
+  core::stored_point p;
+  ASSERT_TRUE(s->rows().highest(p));
+  EXPECT_EQ(p.time, kNow);
+}
+
+TEST_F(LineApplierTest, ParseErrorNamesTheByte) {
+  EXPECT_FALSE(apply("quotes,sym=A bid=1.x 100"));
+  EXPECT_NE(reason_.find("byte 17"), std::string::npos) << reason_;
+  EXPECT_EQ(rejected(reject_reason::parse_error), 1U);
+  EXPECT_EQ(counters_.lines_rejected.load(), 1U);
+}
+
+TEST_F(LineApplierTest, StoreRejectionsSayWhy) {
+  ASSERT_TRUE(apply("quotes,sym=A bid=1.5,size=3i 100"));
+  EXPECT_FALSE(apply("quotes,sym=A bid=1.5,size=3i,extra=1 101"));
+  EXPECT_NE(reason_.find("'extra' is not a field of series quotes/A"), std::string::npos)
+      << reason_;
+  EXPECT_FALSE(apply("quotes,sym=A bid=1.5 102"));
+  EXPECT_NE(reason_.find("'size' of series quotes/A is missing"), std::string::npos) << reason_;
+  EXPECT_FALSE(apply("quotes,sym=A bid=1.5,size=3.5 103"));
+  EXPECT_NE(reason_.find("field type conflict: 'size' is integer"), std::string::npos) << reason_;
+  EXPECT_EQ(rejected(reject_reason::unknown_field), 1U);
+  EXPECT_EQ(rejected(reject_reason::missing_field), 1U);
+  EXPECT_EQ(rejected(reject_reason::field_type_conflict), 1U);
+  // None of it touched the series.
+  EXPECT_EQ(store_.find("quotes", "A")->change_seq(), 1U);
+}
+
+TEST_F(LineApplierTest, SeriesLimitNamesTheSeries) {
+  ASSERT_TRUE(apply("quotes,sym=A bid=1 1"));
+  ASSERT_TRUE(apply("quotes,sym=B bid=1 1"));
+  EXPECT_FALSE(apply("quotes,sym=C bid=1 1"));
+  EXPECT_NE(reason_.find("new series quotes/C rejected"), std::string::npos) << reason_;
+  EXPECT_EQ(rejected(reject_reason::too_many_series), 1U);
+}
+
+TEST_F(LineApplierTest, FutureTimestampIsRejectedOnlyWithASkewBound) {
+  const std::string far = "quotes,sym=A bid=1 " + std::to_string(kNow + 3'600'000'000'000);
+  applier_.set_max_future_skew(600'000'000'000);  // 10 min
+  EXPECT_FALSE(apply(far));
+  EXPECT_NE(reason_.find("--max-future-skew"), std::string::npos) << reason_;
+  EXPECT_EQ(rejected(reject_reason::future_timestamp), 1U);
+  applier_.set_max_future_skew(0);
+  EXPECT_TRUE(apply(far));
+}
+
+TEST_F(LineApplierTest, BlankAndCommentLinesAreSkippedNotCounted) {
+  EXPECT_TRUE(apply(""));
+  EXPECT_TRUE(apply("# a comment"));
+  EXPECT_EQ(counters_.lines_accepted.load(), 0U);
+  EXPECT_EQ(counters_.lines_rejected.load(), 0U);
+}
+
+}  // namespace
+}  // namespace tickring::server
