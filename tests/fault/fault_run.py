@@ -41,6 +41,17 @@ T0 = 1_700_000_000_000_000_000
 STEP = 1_000_000  # 1 ms between the feed's points: value i lives at T0 + i*STEP
 
 
+def open_many(port, n):
+    """Opens n connections; returns (the sockets, how many could not connect)."""
+    socks, failed = [], 0
+    for _ in range(n):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW))
+        except OSError:
+            failed += 1
+    return socks, failed
+
+
 def value_at(t):
     return (t - T0) // STEP
 
@@ -117,13 +128,7 @@ class Run:
     # ---- attacks; each checks its defined answer ----
     def http_flood(self):
         """Connections past --max-connections: the ones over it get 503 and a close."""
-        socks, refused = [], 0
-        for _ in range(MAX_CONNECTIONS * 2):
-            try:
-                socks.append(socket.create_connection(("127.0.0.1", self.server.http_port),
-                                                      timeout=5 * SLOW))
-            except OSError:
-                refused += 1
+        socks, refused = open_many(self.server.http_port, MAX_CONNECTIONS * 2)
         for s in socks:
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         for s in socks:
@@ -146,13 +151,7 @@ class Run:
 
     def feed_flood(self):
         """Feed connections past --max-feed-connections are closed at once."""
-        socks, closed = [], 0
-        for _ in range(MAX_FEED_CONNECTIONS * 3):
-            try:
-                socks.append(socket.create_connection(("127.0.0.1", self.server.ingest_port),
-                                                      timeout=5 * SLOW))
-            except OSError:
-                closed += 1
+        socks, closed = open_many(self.server.ingest_port, MAX_FEED_CONNECTIONS * 3)
         for s in socks:
             # Over the limit: one error line, then the close. Within it: nothing to read.
             s.settimeout(0.5 * SLOW)
