@@ -19,6 +19,7 @@
 #include "server/http/listener.h"
 #include "server/http/router.h"
 #include "server/ingest/ingest.h"
+#include "server/journal/journal.h"
 #include "server/listen.h"
 #include "server/stream/hub.h"
 
@@ -66,13 +67,24 @@ int run(const server::server_config& config) {
   // strands of it.
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
+  // Before the ingest service, which hands it changes until it is destroyed.
+  std::unique_ptr<server::journal::journal> journal;
   server::ingest_service ingest(store, config);
   server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
+  if (!config.journal.dir.empty()) {
+    // The journal is replayed before any listener opens: nothing is served from a store that
+    // is still filling, and /health never answers for half the data.
+    journal = std::make_unique<server::journal::journal>(config.journal);
+    journal->open();
+    ingest.replay([&](server::write_path& path) { journal->replay(path); });
+    ingest.set_durable(journal.get());
+    journal->start();
+  }
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window, &streams});
+  server::router routes({store, ingest, config, metrics, window, &streams, journal.get()});
   server::http_listener http(workers, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
@@ -120,6 +132,7 @@ int run(const server::server_config& config) {
   for (auto& t : threads)
     t.join();
   ingest.stop();
+  if (journal) journal->stop();
   spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
                ingest.counters().lines_rejected.load());
   spdlog::shutdown();

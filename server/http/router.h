@@ -27,7 +27,8 @@ struct route_context {
   const server_config& config;
   http_metrics& metrics;
   core::window_store& window;
-  const stream::stream_context* streams;  // for /metrics; may be nullptr
+  const stream::stream_context* streams;      // for /metrics; may be nullptr
+  const journal::journal* journal = nullptr;  // --data-dir; for /health and /metrics
 };
 
 class router {

@@ -336,11 +336,13 @@ void handle_series_route(const route_context& ctx, const core::series& s,
       }
       if (method != http_method::del) return not_allowed("GET, HEAD, DELETE");
       const time_ns when = *t;
-      ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
-        if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
+      ctx.ingest.submit_remove(&s, when, [respond, when](remove_outcome out) {
+        // 507 Insufficient Storage: the journal cannot take the change (disk full, I/O error).
+        if (!out.journal_error.empty()) return respond(error_reply(507, out.journal_error));
+        if (!out.seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
         http_reply r;
         r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
-                 ",\"seq\":" + std::to_string(*seq) + "}";
+                 ",\"seq\":" + std::to_string(*out.seq) + "}";
         respond(std::move(r));
       });
       return;

@@ -62,6 +62,14 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
     unit = *parsed;
   }
   ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
+    // 507 Insufficient Storage: with --data-dir the journal refused the body (nothing applied)
+    // or could not make it durable (applied in memory, not on disk: lost on a restart).
+    if (!out.journal_error.empty()) {
+      return respond(influx_error(
+          507, out.accepted == 0 ? "write refused: " + out.journal_error
+                                 : "points applied in memory but not written to the journal: " +
+                                       out.journal_error));
+    }
     if (out.rejected == 0) {
       http_reply r;
       r.status = 204;

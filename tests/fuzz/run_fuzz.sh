@@ -33,6 +33,8 @@ case "$target" in
     ) ;;
   stream_messages)
     sources=("$repo/protocol/stream_requests.cc" "$repo/protocol/json_text.cc") ;;
+  journal_record)
+    sources=("$repo/server/journal/journal_format.cc") ;;
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
