@@ -182,6 +182,9 @@ http_reply metrics_page(const route_context& ctx) {
     gauge("tickring_journal_disk_bytes", "Bytes of journal segment files on disk.",
           load(j.disk_bytes));
     gauge("tickring_journal_segments", "Journal segment files on disk.", load(j.segments));
+    counter("tickring_journal_segments_removed_total",
+            "Journal segments deleted because retention had evicted every point in them.",
+            load(j.segments_removed));
     counter("tickring_journal_records_total", "Journal records written to the OS.",
             load(j.records));
     counter("tickring_journal_bytes_total", "Journal bytes written to the OS.",

@@ -114,7 +114,11 @@ void journal::stop() {
 void journal::on_change(const applied_change& c) {
   const auto [it, fresh] = ids_.try_emplace(&c.series, static_cast<std::uint32_t>(ids_.size()));
   const std::uint32_t id = it->second;
-  if (id >= defined_.size()) defined_.resize(id + 1, false);
+  if (fresh) {
+    defined_.push_back(false);
+    by_id_.push_back(&c.series);
+    newest_.push_back(c.time);
+  }
   const std::size_t fields = c.series.field_count();
   // A point record's size; a series record is small next to a segment.
   const std::size_t need = kFrameBytes + 29 + 8 * fields;
@@ -132,7 +136,10 @@ void journal::on_change(const applied_change& c) {
                   {defs, fields});
     ++local_records_;
     defined_[id] = true;
+    touched_.push_back(id);
+    newest_[id] = c.time;
   }
+  newest_[id] = std::max(newest_[id], c.time);
   if (c.kind == change_kind::remove) {
     append_remove(local_, next_jseq_++, id, c.time, c.seq);
   } else {
@@ -147,6 +154,14 @@ void journal::on_change(const applied_change& c) {
 }
 
 void journal::rotate() {
+  if (segment_ != 0) {
+    segment_summary done{segment_, {}};
+    done.newest.reserve(touched_.size());
+    for (const std::uint32_t id : touched_)
+      done.newest.emplace_back(by_id_[id], newest_[id]);
+    closed_.push_back(std::move(done));
+  }
+  touched_.clear();
   hand_over();
   segment_ = next_segment_++;
   segment_bytes_ = kSegmentHeaderBytes;
@@ -212,11 +227,58 @@ void journal::commit(commit_done done) {
 
 void journal::tick() {
   hand_over();
+  if (++ticks_ >= kDeadCheckTicks) {
+    ticks_ = 0;
+    drop_dead_segments();
+  }
+}
+
+void journal::drop_dead_segments() {
+  auto dead = [](const segment_summary& s) {
+    for (const auto& [series, newest] : s.newest) {
+      // The writer's view: the ingest thread is the rings' writer. An empty series keeps its
+      // segment (its name and sequence would be lost with it).
+      const auto oldest = series->rows().oldest_time();
+      if (!oldest || *oldest <= newest) return false;
+    }
+    return true;
+  };
+  bool any = false;
+  while (!closed_.empty() && dead(closed_.front())) {
+    hand_over();  // in order: the segments written before this request
+    {
+      std::lock_guard lk(mu_);
+      chunk c{closed_.front().segment, {}, 0, 0};
+      c.remove = true;
+      queue_.push_back(std::move(c));
+    }
+    closed_.pop_front();
+    any = true;
+  }
+  if (any) cv_.notify_one();
 }
 
 // ---------------------------------------------------------------- flusher thread
 
+bool journal::remove_segment(std::uint64_t n) {
+  if (n == open_segment_) return true;  // never: closed segments precede the open one
+  const std::string path = segment_path(n);
+  struct stat st {};
+  const bool sized = ::stat(path.c_str(), &st) == 0;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    // Only disk space is at stake (the segment replays to the same store): not a write error.
+    spdlog::warn("journal: cannot remove dead segment {}: {}", path, errno_text(errno));
+    return true;
+  }
+  if (sized) counters_.disk_bytes.fetch_sub(static_cast<std::uint64_t>(st.st_size));
+  counters_.segments.fetch_sub(1);
+  counters_.segments_removed.fetch_add(1);
+  spdlog::debug("journal: removed {}: retention evicted every point in it", path);
+  return true;
+}
+
 bool journal::write_chunk(chunk& c, std::string& error) {
+  if (c.remove) return remove_segment(c.segment);
   if (c.segment != open_segment_) {
     // The previous segment is complete: it reaches the disk before any record after it, so
     // that only the last segment can ever end torn.

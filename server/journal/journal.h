@@ -15,6 +15,10 @@
 // (`no`). Feed lines are not acknowledged: a crash can lose the ones in the buffers.
 // Failure: a write error (ENOSPC, EIO) keeps the unwritten bytes, fails the commits waiting
 // for them, and makes accepting() false until a retry (every kRetryInterval) succeeds.
+// Dead segments: the ingest thread remembers, per closed segment, the newest time each series
+// touched in it; once every such series holds only newer points (retention evicted all the
+// segment's points), the oldest segment is deleted whole (oldest first, so the writer's
+// sequence stays contiguous): replaying the rest gives the same store.
 // Bounds: at most kMaxQueuedBytes handed over and not yet written; past it accepting() is
 // false (the disk is slower than the feed) rather than the ingest thread waiting.
 #pragma once
@@ -51,6 +55,8 @@ inline constexpr std::chrono::seconds kEverysecInterval{1};
 inline constexpr std::size_t kSpareBuffers = 8;
 // The flusher's wake-up when it has nothing to do (it is woken for work anyway).
 inline constexpr std::chrono::seconds kIdleWake{1};
+// How many ingest ticks between checks for dead segments (about once a second).
+inline constexpr unsigned kDeadCheckTicks = 100;
 
 struct journal_options {
   std::string dir;
@@ -60,10 +66,11 @@ struct journal_options {
 };
 
 struct journal_counters {
-  std::atomic<std::uint64_t> records{0};        // records handed to the OS
-  std::atomic<std::uint64_t> bytes_written{0};  // bytes handed to the OS
-  std::atomic<std::uint64_t> disk_bytes{0};     // segment files on disk
-  std::atomic<std::uint64_t> segments{0};       // segment files on disk
+  std::atomic<std::uint64_t> records{0};           // records handed to the OS
+  std::atomic<std::uint64_t> bytes_written{0};     // bytes handed to the OS
+  std::atomic<std::uint64_t> disk_bytes{0};        // segment files on disk
+  std::atomic<std::uint64_t> segments_removed{0};  // dead segments deleted
+  std::atomic<std::uint64_t> segments{0};          // segment files on disk
   std::atomic<std::uint64_t> fsyncs{0};
   std::atomic<std::int64_t> last_fsync_unix_ns{0};
   std::atomic<std::uint64_t> write_errors{0};
@@ -112,14 +119,22 @@ class journal final : public durable_sink {
     std::uint64_t last_jseq;  // 0: no record in it
     std::uint64_t records;
     std::size_t written = 0;  // bytes already written (after a partial write)
+    bool remove = false;      // not bytes: delete segment `segment` (dead)
+  };
+  // A closed segment: the newest time each series touched in it.
+  struct segment_summary {
+    std::uint64_t segment;
+    std::vector<std::pair<const core::series*, core::time_ns>> newest;
   };
   struct waiter {
     std::uint64_t jseq;
     commit_done done;
   };
 
-  void hand_over();  // ingest thread
-  void rotate();     // ingest thread
+  void hand_over();                      // ingest thread
+  void rotate();                         // ingest thread
+  void drop_dead_segments();             // ingest thread
+  bool remove_segment(std::uint64_t n);  // flusher
   void run_flusher();
   bool write_chunk(chunk& c, std::string& error);  // flusher
   bool sync(std::string& error);                   // flusher
@@ -137,7 +152,12 @@ class journal final : public durable_sink {
   std::uint64_t segment_ = 0;  // segment being encoded into (0: none yet)
   std::size_t segment_bytes_ = 0;
   std::unordered_map<const core::series*, std::uint32_t> ids_;
-  std::vector<bool> defined_;       // by id: a series record is in the current segment
+  std::vector<bool> defined_;  // by id: a series record is in the current segment
+  std::vector<const core::series*> by_id_;
+  std::vector<core::time_ns> newest_;   // by id: newest time touched in the current segment
+  std::vector<std::uint32_t> touched_;  // ids with a series record in the current segment
+  std::deque<segment_summary> closed_;  // oldest first
+  unsigned ticks_ = 0;
   std::uint64_t next_segment_ = 1;  // set by replay past every segment found
 
   // Shared with the flusher.

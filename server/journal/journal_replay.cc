@@ -93,6 +93,10 @@ struct series_entry {
   std::string_view measurement, symbol;
   std::size_t field_count = 0;
   core::field_input fields[kMaxFields];
+  // For deleting dead segments later: the store's series and the newest time touched here.
+  const core::series* target = nullptr;
+  core::time_ns newest = 0;
+  bool touched = false;
 };
 
 }  // namespace
@@ -126,6 +130,7 @@ void journal::replay(write_path& path) {
       if (r.type == record_type::series) {
         if (r.id >= dict.size()) dict.resize(r.id + 1);
         auto& e = dict[r.id];
+        e = series_entry{};
         e.known = true;
         e.measurement = r.measurement;
         e.symbol = r.symbol;
@@ -137,17 +142,31 @@ void journal::replay(write_path& path) {
       if (r.id >= dict.size() || !dict[r.id].known) return "a point of an undeclared series";
       auto& e = dict[r.id];
       if (r.type == record_type::remove) {
+        e.newest = e.touched ? std::max(e.newest, r.time) : r.time;
+        e.touched = true;
         path.remove_replayed(e.measurement, e.symbol, r.time, r.seq);
+        if (e.target == nullptr) e.target = path.store().find(e.measurement, e.symbol);
       } else {
         if (r.field_count != e.field_count) return "a point with the wrong field count";
         for (std::size_t f = 0; f < e.field_count; ++f)
           std::memcpy(&e.fields[f].bits, r.words + 8 * f, 8);
         const core::point_input p{e.measurement, e.symbol, {e.fields, e.field_count}, r.time};
-        if (path.apply_replayed(p, r.seq).error != core::apply_error::none) ++rejected;
+        e.newest = e.touched ? std::max(e.newest, r.time) : r.time;
+        e.touched = true;
+        const auto applied = path.apply_replayed(p, r.seq);
+        if (applied.error != core::apply_error::none) ++rejected;
+        if (e.target == nullptr) e.target = applied.target;
         ++points;
       }
       return nullptr;
     });
+    auto summarise = [&] {
+      segment_summary sum{seg.number, {}};
+      for (const auto& e : dict) {
+        if (e.known && e.target != nullptr) sum.newest.emplace_back(e.target, e.newest);
+      }
+      closed_.push_back(std::move(sum));
+    };
     std::size_t size = data.size();
     if (result.end == scan_end::torn && i + 1 == segments.size()) {
       spdlog::warn(
@@ -175,6 +194,7 @@ void journal::replay(write_path& path) {
       size = result.valid_bytes <= kSegmentHeaderBytes ? 0 : result.valid_bytes;
       disk += size;
       kept += size != 0 ? 1 : 0;
+      if (size != 0) summarise();
       for (std::size_t j = i + 1; j < segments.size(); ++j) {
         const std::string aside = segments[j].path + ".discarded";
         if (::rename(segments[j].path.c_str(), aside.c_str()) != 0) {
@@ -187,6 +207,7 @@ void journal::replay(write_path& path) {
     }
     disk += size;
     kept += size != 0 ? 1 : 0;
+    if (size != 0) summarise();
   }
   next_jseq_ = last_jseq + 1;
   const auto took = clock::now() - started;

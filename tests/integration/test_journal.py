@@ -82,6 +82,16 @@ class JournalServer(Server):
         return float(m.group(1)) if m else None
 
 
+async def change_seq(s, series):
+    """The series' change sequence, as a stream subscription reports it."""
+    ws = await websockets.connect("ws://127.0.0.1:%d/v1/stream" % s.http_port, open_timeout=WAIT)
+    await ws.send(json.dumps({"op": "subscribe", "id": 1, "series": series}))
+    m = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    await ws.close()
+    assert m["type"] == "subscribed", m
+    return m["seq"]
+
+
 def start_fails(*args):
     r = subprocess.run([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
                         "--log-level", "warn", *args], capture_output=True, text=True,
@@ -191,6 +201,7 @@ class JournalTest(unittest.TestCase):
                 self.assertLessEqual(n, sent[0])
                 kept[sym] = n
         self.assertGreater(sum(kept.values()), 0)
+        print("kill -9 rounds kept %s points" % sorted(kept.items()), file=sys.stderr)
 
     def test_fsync_always_keeps_every_acknowledged_write_after_kill_9(self):
         acked = {}
@@ -219,6 +230,8 @@ class JournalTest(unittest.TestCase):
             for t in threads:
                 t.join(TIMEOUT)
         self.assertEqual(len(acked), 4)
+        print("fsync always: acknowledged before kill -9: %s" % sorted(acked.items()),
+              file=sys.stderr)
         with JournalServer(self.dir) as s:
             for sym, n in acked.items():
                 self.assertGreaterEqual(self.assert_contiguous_prefix(s, sym), n, sym)
@@ -286,6 +299,29 @@ class JournalTest(unittest.TestCase):
         with JournalServer(self.dir, "--journal-segment-bytes", "65536") as s:
             self.assertEqual(self.assert_contiguous_prefix(s, "R"), 10000)
             self.assertEqual(s.metric("tickring_journal_replayed_records") >= 10000, True)
+
+    def test_segments_that_retention_emptied_are_deleted_and_replay_is_unchanged(self):
+        args = ("--journal-segment-bytes", "65536", "--max-points-per-series", "500")
+        with JournalServer(self.dir, *args) as s:
+            for k in range(20):  # 20,000 points, ~1.4 MB of journal: ~21 segments
+                self.assertEqual(s.write("".join(line("E", i)
+                                                 for i in range(k * 1000, k * 1000 + 1000))), 204)
+            # Retention keeps the newest 500: every segment but the last one or two is dead.
+            deadline = time.monotonic() + WAIT
+            while s.metric("tickring_journal_segments_removed_total") < 15:
+                self.assertLess(time.monotonic(), deadline, "no dead segment was deleted")
+                time.sleep(0.05)
+            self.assertLessEqual(len(segments(self.dir)), 6)
+            before = s.get_json("/v1/series/quotes/E?limit=1000")[1]["points"]
+            self.assertEqual(s.metric("tickring_journal_disk_bytes"),
+                             sum(os.path.getsize(p) for p in segments(self.dir)))
+        with JournalServer(self.dir, *args) as s:
+            after = s.get_json("/v1/series/quotes/E?limit=1000")[1]["points"]
+            # The same points (a point's `seq` is its ring's own, which replay does not keep).
+            strip = [[(p["time"], p["bid"], p["ask"]) for p in ps] for ps in (before, after)]
+            self.assertEqual(strip[1], strip[0])
+            self.assertEqual([int(p["bid"]) for p in after], list(range(19500, 20000)))
+            self.assertEqual(asyncio.run(asyncio.wait_for(change_seq(s, "quotes/E"), WAIT)), 20000)
 
     def test_metrics_and_health_describe_the_journal(self):
         with JournalServer(self.dir, "--fsync", "always") as s:
