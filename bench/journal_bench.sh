@@ -6,6 +6,8 @@
 #   bench/journal_bench.sh [build_dir]            # default build/release
 #   POINTS=4000000 ROUNDS=5 bench/journal_bench.sh
 #
+# Prints quotes/s per policy and round, their averages as a share of the in-memory rate,
+# acknowledged /write requests/s per policy, bytes on disk per quote, and the replay rate.
 # Each measurement starts a fresh server (and a fresh journal directory under $TMPDIR) and runs
 # `tickring bench ingest` against it: quotes/s from the first byte sent until /health counts
 # every point. The replay figure restarts the last everysec server on its directory and reads
@@ -75,6 +77,36 @@ printf "%-10s %12s %8s\n" policy "quotes/s" "% of mem"
 for m in "${modes[@]}"; do
   avg=$(( sum[$m] / rounds ))
   printf "%-10s %12d %7d%%\n" "$m" "$avg" $(( avg * 100 / mem ))
+done
+
+# Acknowledged writes: /write requests of 10 lines from 8 keep-alive clients for 3 s; with
+# `always` each answer waits for an fdatasync that the requests in flight share.
+write_rate() {
+  /usr/bin/python3 - "$http_port" <<'PY'
+import http.client, sys, threading, time
+port, clients, seconds = int(sys.argv[1]), 8, 3.0
+done = [0] * clients
+def run(k):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    i, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        body = "".join("w,sym=C%d bid=%d,ask=1 %d\n" % (k, i + j, 1 + i + j) for j in range(10))
+        c.request("POST", "/write", body)
+        r = c.getresponse(); r.read()
+        assert r.status == 204, r.status
+        i += 10
+        done[k] += 1
+t = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
+[x.start() for x in t]; [x.join() for x in t]
+print(int(sum(done) / seconds))
+PY
+}
+echo
+printf "%-10s %16s\n" policy "/write requests/s (10 lines, 8 clients)"
+for m in "${modes[@]}"; do
+  if [ "$m" = memory ]; then start; else rm -rf "$work/w-$m"; start --data-dir "$work/w-$m" --fsync "$m"; fi
+  printf "%-10s %16s\n" "$m" "$(write_rate)"
+  stop
 done
 
 # Bytes per quote and replay speed, on the last everysec journal (one run's points).

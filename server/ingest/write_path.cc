@@ -48,14 +48,16 @@ core::apply_result write_path::apply_counted(const core::point_input& p, bool co
 }
 
 // The series is the store's own (only handed out as const to readers); the writer may set
-// its sequence.
+// its sequence. Replaying what the journal recorded gives the recorded sequences by itself;
+// they differ only when the journal's older segments were deleted (retention), and then the
+// first replayed change of a series sets it. No sink watches during replay, so the one change
+// published with the other number is seen by none.
 core::apply_result write_path::apply_replayed(const core::point_input& p, core::seq_no seq) {
-  if (const core::series* s = store_.find(p.measurement, p.symbol); s != nullptr)
-    const_cast<core::series*>(s)->restore_change_seq(seq - 1);
   core::apply_result r = apply_counted(p, false);
-  // A series created here starts at 1; its journal may have started later (old segments gone).
-  if (r.error == core::apply_error::none && r.seq != seq)
+  if (r.error == core::apply_error::none && r.seq != seq) {
     const_cast<core::series*>(r.target)->restore_change_seq(seq);
+    r.seq = seq;
+  }
   return r;
 }
 
@@ -63,9 +65,8 @@ void write_path::remove_replayed(std::string_view measurement, std::string_view 
                                  core::time_ns t, core::seq_no seq) {
   const core::series* s = store_.find(measurement, symbol);
   if (s == nullptr) return;
-  auto* w = const_cast<core::series*>(s);
-  w->restore_change_seq(seq - 1);
-  if (!remove(*s, t)) w->restore_change_seq(seq);
+  remove(*s, t);
+  if (s->change_seq() != seq) const_cast<core::series*>(s)->restore_change_seq(seq);
 }
 
 std::optional<core::remove_result> write_path::remove(const core::series& s, core::time_ns t) {

@@ -1,7 +1,8 @@
 // The one write path: every change enters the SeriesStore through this class, on the ingest
-// thread — TCP feed lines, /write bodies, DELETE, the demo feed, and later journal replay and a
-// log consumer. It validates (through the store), applies, counts, and hands each applied
-// change to its sinks in the order they were added (the stream hub; later the journal).
+// thread — TCP feed lines, /write bodies, DELETE, the demo feed, journal replay (before the
+// ingest thread starts, on the thread that will start it), and later a log consumer. It
+// validates (through the store), applies, counts, and hands each applied change to its sinks
+// in the order they were added (the stream hub, then the journal: server/journal/journal.h).
 //
 // Threads: ingest thread only, except counters() (any thread). Sinks run inline on the ingest
 // thread and must not block: they may allocate once per change, never per subscriber.
