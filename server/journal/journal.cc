@@ -90,6 +90,8 @@ void journal::open() {
 void journal::start() {
   if (started_) return;
   started_ = true;
+  // What replay read is on disk already: a commit with nothing new completes at once.
+  written_jseq_ = synced_jseq_ = done_jseq_ = next_jseq_ - 1;
   flusher_ = std::thread([this] { run_flusher(); });
 }
 

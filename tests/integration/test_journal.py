@@ -287,6 +287,9 @@ class JournalTest(unittest.TestCase):
         with JournalServer(self.dir) as s:
             self.assertEqual(s.bids("D"), [0, 1, 3, 42])
             self.assertEqual(s.get_json("/v1/series/quotes/D/latest")[1], seq)
+            # A write that adds no record is answered at once after a replay too.
+            self.assertEqual(s.request("POST", "/write", b"not line protocol")[0], 400)
+            self.assertEqual(s.request("POST", "/write", b"")[0], 204)
 
     def test_rotation_to_many_segments_replays_them_all(self):
         with JournalServer(self.dir, "--journal-segment-bytes", "65536") as s:
