@@ -61,6 +61,15 @@ class JournalServer(Server):
         with open(self.log_path) as f:
             return f.read()
 
+    def wait_log(self, text):
+        """The log as soon as it holds `text` (the server logs asynchronously)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            log = self.log_text()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
+
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
@@ -129,13 +138,13 @@ class JournalTest(unittest.TestCase):
         os.truncate(last, os.path.getsize(last) - 1)  # the last record cut by one byte
         with JournalServer(self.dir) as s:
             self.assertEqual(s.bids("T"), list(range(9)))
-            log = s.log_text()
+            log = s.wait_log("torn last record")
             self.assertIn("torn last record", log)
             self.assertIn(last, log)
             self.assertEqual(s.write(line("T", 9)), 204)
         with JournalServer(self.dir) as s:
             self.assertEqual(s.bids("T"), list(range(10)))
-            self.assertNotIn("torn", s.log_text())
+            self.assertNotIn("torn", s.wait_log("journal: replayed"))
 
     def test_flipped_byte_in_the_middle_is_refused_and_repair_keeps_the_prefix(self):
         with JournalServer(self.dir) as s:
@@ -160,7 +169,7 @@ class JournalTest(unittest.TestCase):
             self.assertGreater(n, 10)
             self.assertLess(n, 100)
             self.assertEqual(s.bids("F"), list(range(n)))
-            self.assertIn("--journal-repair", s.log_text())
+            self.assertIn("--journal-repair", s.wait_log("--journal-repair"))
         # Repaired for good: a plain start now works and keeps the same prefix.
         with JournalServer(self.dir) as s:
             self.assertEqual(self.assert_contiguous_prefix(s, "F"), n)
