@@ -97,9 +97,8 @@ class journal final : public durable_sink {
   void replay(write_path& path);
   // Starts the flusher. After replay.
   void start();
-  // Writes and syncs everything handed over, then stops the flusher. After the ingest
-  // thread stopped (it hands its last buffer over first: call flush_local from it, or
-  // stop after it joined, which this does itself).
+  // After the ingest thread has stopped (joined): hands over its last buffer, writes and
+  // syncs everything, runs the last completions and stops the flusher.
   void stop();
 
   // ---- ingest thread (durable_sink) ----
