@@ -37,6 +37,7 @@ class JournalServer(Server):
         super().__init__("--data-dir", data_dir, *args)
         self.args[self.args.index("--log-level") + 1] = "info"  # the journal's lines
         self.log_path = os.path.join(data_dir + ".logs", "server-%d.log" % time.monotonic_ns())
+        self.killed = False
 
     def __enter__(self):
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -53,8 +54,16 @@ class JournalServer(Server):
         return self
 
     def __exit__(self, *exc):
-        super().__exit__(*exc)
-        self.log.close()
+        try:
+            if self.killed:  # ended by kill -9 on purpose: its exit code says nothing
+                self.proc.stdout.close()
+            else:
+                super().__exit__(*exc)
+        except AssertionError:
+            sys.stderr.write(self.log_text())  # the harness points at the log: show it
+            raise
+        finally:
+            self.log.close()
 
     def log_text(self):
         self.log.flush()
@@ -71,6 +80,7 @@ class JournalServer(Server):
             time.sleep(0.02)
 
     def kill9(self):
+        self.killed = True
         self.proc.kill()
         self.proc.wait()
 
