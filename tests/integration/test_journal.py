@@ -17,12 +17,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SERVER, TIMEOUT, Server  # noqa: E402
+from harness import SERVER, SLOW, TIMEOUT, Server  # noqa: E402
 
 import websockets  # noqa: E402  (python3-websockets; a missing module fails the run)
 
 T0 = 1_700_000_000_000_000_000
-WAIT = 30.0
+WAIT = 30.0 * SLOW  # a sanitizer build is slower (TICKRING_TEST_SLOW=1)
 
 
 def line(sym, i, m="quotes"):
@@ -114,7 +114,7 @@ async def change_seq(s, series):
 def start_fails(*args):
     r = subprocess.run([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
                         "--log-level", "warn", *args], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60 * SLOW)
     return r.returncode, r.stderr
 
 
