@@ -72,6 +72,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string body_timeout = std::to_string(c.body_timeout.count()) + "s";
   std::string ws_policy = "conflate";
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
+  std::string fsync = "everysec";
   po::options_description opts(
       "tickring-server: in-memory time-series server for market data\n\n"
       "Usage: tickring-server [options]\n\nOptions");
@@ -125,6 +126,14 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "WebSocket: changes queued from the ingest thread to one connection before they are dropped and the subscription resynced")
     ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
        "WebSocket: ping after half of this without traffic, close after all of it")
+    ("data-dir", po::value(&c.journal.dir),
+       "keep a journal of every change in this directory and replay it at start (off by default: in memory only)")
+    ("fsync", po::value(&fsync)->default_value(fsync),
+       "with --data-dir: always (a /write is answered once on disk), everysec (fsync once a second), no (the OS decides)")
+    ("journal-segment-bytes", po::value(&c.journal.segment_bytes)->default_value(c.journal.segment_bytes),
+       "with --data-dir: size at which the journal starts a new segment file")
+    ("journal-repair", po::bool_switch(&c.journal.repair),
+       "with --data-dir: truncate the journal at a corrupt record instead of refusing to start (what follows it is lost)")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
     ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
@@ -233,6 +242,23 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (c.stream.max_subscriptions == 0 || c.stream.max_snapshot > 1'000'000) {
     throw std::invalid_argument(
         "--ws-max-subscriptions must be at least 1 and --ws-max-snapshot at most 1000000");
+  }
+  if (fsync == "always") {
+    c.journal.fsync = journal::fsync_policy::always;
+  } else if (fsync == "everysec") {
+    c.journal.fsync = journal::fsync_policy::everysec;
+  } else if (fsync == "no") {
+    c.journal.fsync = journal::fsync_policy::no;
+  } else {
+    throw std::invalid_argument("--fsync must be always, everysec or no");
+  }
+  if (c.journal.segment_bytes < journal::kMinSegmentBytes ||
+      c.journal.segment_bytes > (std::size_t{1} << 40)) {
+    throw std::invalid_argument("--journal-segment-bytes must be from " +
+                                std::to_string(journal::kMinSegmentBytes) + " to 2^40");
+  }
+  if (vm.count("data-dir") != 0 && c.journal.dir.empty()) {
+    throw std::invalid_argument("--data-dir must name a directory");
   }
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.window_max_keys == 0 || c.window_max_keys > core::kMaxKeysLimit) {

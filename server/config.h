@@ -10,6 +10,7 @@
 
 #include "core/series_store.h"
 #include "core/window_store.h"
+#include "server/journal/journal.h"
 #include "server/stream/stream_context.h"
 
 namespace tickring::server {
@@ -74,7 +75,8 @@ struct server_config {
   std::chrono::seconds body_timeout = kDefaultBodyTimeout;
   std::size_t max_feed_connections = kDefaultMaxFeedConnections;
   std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
-  stream::stream_limits stream;  // the WebSocket stream (--ws-*)
+  stream::stream_limits stream;      // the WebSocket stream (--ws-*)
+  journal::journal_options journal;  // --data-dir (off when empty), --fsync, --journal-*
   // Tests only (hidden from --help): /v1/window honours a client's `time` parameter.
   bool test_clock = false;
   std::string log_level = "info";

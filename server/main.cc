@@ -19,6 +19,7 @@
 #include "server/http/listener.h"
 #include "server/http/router.h"
 #include "server/ingest/ingest.h"
+#include "server/journal/journal.h"
 #include "server/listen.h"
 #include "server/stream/hub.h"
 
@@ -33,22 +34,25 @@ constexpr std::size_t kLogQueue = 8192;
 
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-#if defined(__SANITIZE_THREAD__)
-  // Under ThreadSanitizer the logger writes synchronously: Debian's libspdlog is not built
-  // with TSan, so the hand-off inside its thread pool is invisible to it and its teardown at
-  // exit is reported as a race that is not one. Our own threads are what the TSan runs check.
-  auto logger = std::make_shared<spdlog::logger>("tickring", sink);
-#else
   spdlog::init_thread_pool(kLogQueue, 1);
   auto logger = std::make_shared<spdlog::async_logger>(
       "tickring", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
-#endif
   spdlog::set_default_logger(logger);
   const auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     throw std::invalid_argument("invalid --log-level '" + level + "'");
   }
   spdlog::set_level(lvl);
+}
+
+// Stops logging: joins the logging thread (which first writes every queued message) before
+// the loggers are destroyed. spdlog::shutdown alone destroys the logger first and joins after;
+// the logging thread is done with it by then, but through reference counts inside the
+// uninstrumented libspdlog, which ThreadSanitizer cannot see: it reported a race at exit in
+// every server that had logged a line.
+void stop_logging() {
+  spdlog::details::registry::instance().set_tp(nullptr);
+  spdlog::shutdown();
 }
 
 // Polls until every HTTP connection is gone or the grace period is over, then stops workers.
@@ -73,13 +77,24 @@ int run(const server::server_config& config) {
   // strands of it.
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
+  // Before the ingest service, which hands it changes until it is destroyed.
+  std::unique_ptr<server::journal::journal> journal;
   server::ingest_service ingest(store, config);
   server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
+  if (!config.journal.dir.empty()) {
+    // The journal is replayed before any listener opens: nothing is served from a store that
+    // is still filling, and /health never answers for half the data.
+    journal = std::make_unique<server::journal::journal>(config.journal);
+    journal->open();
+    ingest.replay([&](server::write_path& path) { journal->replay(path); });
+    ingest.set_durable(journal.get());
+    journal->start();
+  }
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window, &streams});
+  server::router routes({store, ingest, config, metrics, window, &streams, journal.get()});
   server::http_listener http(workers, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
@@ -127,9 +142,10 @@ int run(const server::server_config& config) {
   for (auto& t : threads)
     t.join();
   ingest.stop();
+  if (journal) journal->stop();
   spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
                ingest.counters().lines_rejected.load());
-  spdlog::shutdown();
+  stop_logging();
   return 0;
 }
 
@@ -150,7 +166,7 @@ int main(int argc, char** argv) {
     return run(*config);
   } catch (const std::exception& e) {
     // Start-up failures (an address in use, too few file descriptors): exit 1 with the reason.
-    spdlog::shutdown();
+    stop_logging();
     std::cerr << "tickring-server: " << e.what() << "\n";
     return 1;
   }

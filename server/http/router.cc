@@ -26,7 +26,9 @@ http_reply health(const route_context& ctx) {
     points += ctx.store.series_at(i).rows().size();
   const auto& c = ctx.ingest.counters();
   http_reply r;
-  r.body = "{\"status\":\"ok\",\"series\":";
+  // A journal that cannot write makes the server refuse writes: say so where monitors look.
+  const bool failing = ctx.journal != nullptr && ctx.journal->counters().failing.load();
+  r.body = failing ? "{\"status\":\"degraded\",\"series\":" : "{\"status\":\"ok\",\"series\":";
   append_json_number(r.body, static_cast<std::uint64_t>(n));
   r.body += ",\"points\":";
   append_json_number(r.body, points);
@@ -34,6 +36,14 @@ http_reply health(const route_context& ctx) {
   append_json_number(r.body, c.lines_accepted.load(std::memory_order_relaxed));
   r.body += ",\"lines_rejected\":";
   append_json_number(r.body, c.lines_rejected.load(std::memory_order_relaxed));
+  if (ctx.journal != nullptr) {
+    r.body += ",\"journal\":{\"writing\":";
+    r.body += failing ? "false,\"error\":" : "true";
+    if (failing) append_json_string(r.body, ctx.journal->last_error());
+    r.body += ",\"replayed_records\":";
+    append_json_number(r.body, ctx.journal->counters().replayed_records.load());
+    r.body += '}';
+  }
   r.body += "}";
   return r;
 }
@@ -168,6 +178,37 @@ http_reply metrics_page(const route_context& ctx) {
           load(h.log_bytes));
     counter("tickring_stream_resets_total", "Subscriptions whose since_seq could not be honoured.",
             load(h.resets));
+  }
+  if (ctx.journal != nullptr) {
+    const auto& j = ctx.journal->counters();
+    auto load = [](const auto& a) {
+      return static_cast<std::uint64_t>(a.load(std::memory_order_relaxed));
+    };
+    gauge("tickring_journal_disk_bytes", "Bytes of journal segment files on disk.",
+          load(j.disk_bytes));
+    gauge("tickring_journal_segments", "Journal segment files on disk.", load(j.segments));
+    counter("tickring_journal_segments_removed_total",
+            "Journal segments deleted because retention had evicted every point in them.",
+            load(j.segments_removed));
+    counter("tickring_journal_records_total", "Journal records written to the OS.",
+            load(j.records));
+    counter("tickring_journal_bytes_total", "Journal bytes written to the OS.",
+            load(j.bytes_written));
+    counter("tickring_journal_fsyncs_total", "fdatasync calls on journal segments.",
+            load(j.fsyncs));
+    gauge("tickring_journal_last_fsync_seconds",
+          "Unix time of the last journal fdatasync (0: none yet).",
+          load(j.last_fsync_unix_ns) / 1'000'000'000);
+    counter("tickring_journal_write_errors_total",
+            "Journal writes or syncs that failed (disk full, I/O error).", load(j.write_errors));
+    gauge("tickring_journal_failing",
+          "1 while the journal cannot write (writes are refused), else 0.", load(j.failing));
+    gauge("tickring_journal_queued_bytes", "Journal bytes handed to the flusher, not yet written.",
+          load(j.queued_bytes));
+    gauge("tickring_journal_replayed_records", "Records replayed from the journal at start.",
+          load(j.replayed_records));
+    gauge("tickring_journal_replay_seconds", "Seconds the replay at start took (rounded down).",
+          load(j.replay_ns) / 1'000'000'000);
   }
   ctx.metrics.append_prometheus(r.body);
   return r;

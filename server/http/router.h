@@ -28,7 +28,8 @@ struct route_context {
   const server_config& config;
   http_metrics& metrics;
   core::window_store& window;
-  const stream::stream_context* streams;  // for /metrics; may be nullptr
+  const stream::stream_context* streams;      // for /metrics; may be nullptr
+  const journal::journal* journal = nullptr;  // --data-dir; for /health and /metrics
 };
 
 // What a route handler gets: the parsed target and the request, and for routes under

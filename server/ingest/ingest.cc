@@ -75,6 +75,14 @@ struct ingest_service::impl {
   }
   // Frees ring buffers that were outgrown while a reader held them (core/reclaim.h), also
   // when no further buffer is retired; the ingest thread is the rings' writer.
+  void schedule_tick() {
+    tick_timer.expires_after(kDurableTick);
+    tick_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      path.durable()->tick();
+      schedule_tick();
+    });
+  }
   void schedule_reclaim() {
     reclaim_timer.expires_after(std::chrono::milliseconds(100));
     reclaim_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -93,6 +101,7 @@ struct ingest_service::impl {
   asio::io_context ioc{1};
   tcp::acceptor acceptor;
   asio::steady_timer reclaim_timer{ioc};
+  asio::steady_timer tick_timer{ioc};
   asio::steady_timer accept_backoff{ioc};
   std::vector<std::weak_ptr<feed_session>> sessions;  // for shutdown; pruned on accept
   std::unique_ptr<demo_feed> demo;
@@ -116,6 +125,7 @@ void ingest_service::start() {
     m.demo->start();
   }
   m.schedule_reclaim();
+  if (m.path.durable() != nullptr) m.schedule_tick();
   m.started = true;
   m.thread = std::thread([&m] {
     auto guard = asio::make_work_guard(m.ioc);
@@ -131,6 +141,7 @@ void ingest_service::stop() {
     boost::system::error_code ignored;
     m.acceptor.close(ignored);
     m.reclaim_timer.cancel();
+    m.tick_timer.cancel();
     m.accept_backoff.cancel();
     if (m.demo) m.demo->stop();
     for (auto& w : m.sessions) {
@@ -160,6 +171,11 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
     auto& m = *impl_;
     write_outcome out;
     std::string reason;
+    if (!m.path.accepting(out.journal_error)) {
+      // Refused whole (nothing applied): the client may send the same body again later.
+      m.path.count_rejected(reject_reason::journal_unavailable);
+      return done(std::move(out));
+    }
     std::size_t line_number = 0;
     const auto now = wall_clock_ns();
     m.write_applier.set_precision(unit);
@@ -177,16 +193,40 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
           }
         },
         true);
+    if (durable_sink* d = m.path.durable()) {
+      return d->commit([done, out = std::move(out)](bool ok, const std::string& why) mutable {
+        if (!ok) out.journal_error = why;
+        done(std::move(out));
+      });
+    }
     done(std::move(out));
   });
 }
 
 void ingest_service::submit_remove(const core::series* s, core::time_ns t,
-                                   std::function<void(std::optional<core::seq_no>)> done) {
+                                   std::function<void(remove_outcome)> done) {
   asio::post(impl_->ioc, [this, s, t, done = std::move(done)] {
-    const auto r = impl_->path.remove(*s, t);
-    done(r ? std::optional<core::seq_no>(r->seq) : std::nullopt);
+    auto& path = impl_->path;
+    remove_outcome out;
+    if (!path.accepting(out.journal_error)) return done(std::move(out));
+    const auto r = path.remove(*s, t);
+    if (r) out.seq = r->seq;
+    if (durable_sink* d = path.durable(); d != nullptr && r) {
+      return d->commit([done, out = std::move(out)](bool ok, const std::string& why) mutable {
+        if (!ok) out.journal_error = why;
+        done(std::move(out));
+      });
+    }
+    done(std::move(out));
   });
+}
+
+void ingest_service::set_durable(durable_sink* sink) {
+  impl_->path.set_durable(sink);
+}
+
+void ingest_service::replay(const std::function<void(write_path&)>& run) {
+  run(impl_->path);
 }
 
 void ingest_service::add_sink(change_sink* sink) {

@@ -5,6 +5,7 @@
 // work over with submit_*/post; the completion runs on the ingest thread and must only post
 // back to the caller's own executor (never block, never touch the store's writer side).
 //
+// With a journal (set_durable) the thread ticks it every kDurableTick.
 // Limits: --max-feed-connections (past it a connection gets one error line and is closed),
 // --feed-idle-timeout (feed_session.h); accept pauses kAcceptBackoff on EMFILE and the like.
 // With --retention, a line stamped more than --max-future-skew ahead of the wall clock is
@@ -33,6 +34,12 @@ struct write_outcome {
   std::size_t accepted = 0;
   std::size_t rejected = 0;
   std::string first_errors;  // "line 3: <reason>\n..." for the first kMaxReportedErrors lines
+  // --data-dir: the journal refused the body, or could not make its changes durable.
+  std::string journal_error;
+};
+struct remove_outcome {
+  std::optional<core::seq_no> seq;  // the removal's change sequence; nothing if no such point
+  std::string journal_error;        // as in write_outcome
 };
 // A partial-write answer names this many bad lines; the rest are only counted.
 inline constexpr std::size_t kMaxReportedErrors = 20;
@@ -47,15 +54,20 @@ class ingest_service {
   void start();
   void stop();
 
-  // Any thread. `done` runs on the ingest thread. submit_remove's result is the series'
-  // change sequence of the removal.
+  // Any thread. `done` runs on the ingest thread, or with a journal on its flusher thread
+  // once the changes are durable (journal.h): it must only post to the caller's executor.
   void submit_write(std::string body, protocol::precision unit,
                     std::function<void(write_outcome)> done);
   void submit_remove(const core::series* s, core::time_ns t,
-                     std::function<void(std::optional<core::seq_no>)> done);
+                     std::function<void(remove_outcome)> done);
   void post(std::function<void()> work);
   // Before start() only: a sink of every applied change (runs on the ingest thread).
   void add_sink(change_sink* sink);
+  // Before start() only: the journal (a sink that /write and DELETE answers wait for).
+  void set_durable(durable_sink* sink);
+  // Before start() only, on the calling thread (which is the store's writer until start):
+  // journal replay through the one write path.
+  void replay(const std::function<void(write_path&)>& run);
 
   const ingest_counters& counters() const { return counters_; }
   std::uint16_t port() const;  // the bound feed port (after start)

@@ -19,7 +19,8 @@ enum class reject_reason : std::uint8_t {
   missing_field,
   field_type_conflict,
   line_too_long,
-  future_timestamp,  // beyond now + --max-future-skew while --retention is on
+  future_timestamp,     // beyond now + --max-future-skew while --retention is on
+  journal_unavailable,  // --data-dir: the journal cannot take writes (disk full, I/O error)
   count_
 };
 std::string_view to_string(reject_reason r) noexcept;

@@ -24,6 +24,8 @@ std::string_view to_string(reject_reason r) noexcept {
       return "line_too_long";
     case reject_reason::future_timestamp:
       return "future_timestamp";
+    case reject_reason::journal_unavailable:
+      return "journal_unavailable";
     case reject_reason::count_:
       break;
   }
@@ -55,6 +57,10 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
         "timestamp {} is more than {} s ahead of the server's clock (--max-future-skew); with "
         "--retention it would evict every later point",
         *parsed_.timestamp, max_future_skew_ / 1'000'000'000);
+    return false;
+  }
+  if (!path_.accepting(reason)) {
+    count_rejected(reject_reason::journal_unavailable);
     return false;
   }
   const std::size_t n = parsed_.fields.size();

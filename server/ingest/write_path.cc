@@ -28,12 +28,16 @@ void write_path::count_rejected(reject_reason r) {
 }
 
 core::apply_result write_path::apply(const core::point_input& p) {
+  return apply_counted(p, true);
+}
+
+core::apply_result write_path::apply_counted(const core::point_input& p, bool count_line) {
   core::apply_result r = store_.apply(p);
   if (r.error != core::apply_error::none) {
-    count_rejected(reason_of(r.error));
+    if (count_line) count_rejected(reason_of(r.error));
     return r;
   }
-  bump(counters_.lines_accepted);
+  if (count_line) bump(counters_.lines_accepted);
   bump(r.inserted ? counters_.points_inserted : counters_.points_overwritten);
   if (r.evicted != 0) bump(counters_.points_evicted, r.evicted);
   if (!sinks_.empty()) {
@@ -41,6 +45,28 @@ core::apply_result write_path::apply(const core::point_input& p) {
              r.ring_seq, r.ring_seq_last, r.evicted, r.oldest, r.words.data(), r.created});
   }
   return r;
+}
+
+// The series is the store's own (only handed out as const to readers); the writer may set
+// its sequence. Replaying what the journal recorded gives the recorded sequences by itself;
+// they differ only when the journal's older segments were deleted (retention), and then the
+// first replayed change of a series sets it. No sink watches during replay, so the one change
+// published with the other number is seen by none.
+core::apply_result write_path::apply_replayed(const core::point_input& p, core::seq_no seq) {
+  core::apply_result r = apply_counted(p, false);
+  if (r.error == core::apply_error::none && r.seq != seq) {
+    const_cast<core::series*>(r.target)->restore_change_seq(seq);
+    r.seq = seq;
+  }
+  return r;
+}
+
+void write_path::remove_replayed(std::string_view measurement, std::string_view symbol,
+                                 core::time_ns t, core::seq_no seq) {
+  const core::series* s = store_.find(measurement, symbol);
+  if (s == nullptr) return;
+  remove(*s, t);
+  if (s->change_seq() != seq) const_cast<core::series*>(s)->restore_change_seq(seq);
 }
 
 std::optional<core::remove_result> write_path::remove(const core::series& s, core::time_ns t) {

@@ -1,7 +1,8 @@
 // The one write path: every change enters the SeriesStore through this class, on the ingest
-// thread — TCP feed lines, /write bodies, DELETE, the demo feed, and later journal replay and a
-// log consumer. It validates (through the store), applies, counts, and hands each applied
-// change to its sinks in the order they were added (the stream hub; later the journal).
+// thread — TCP feed lines, /write bodies, DELETE, the demo feed, journal replay (before the
+// ingest thread starts, on the thread that will start it), and later a log consumer. It
+// validates (through the store), applies, counts, and hands each applied change to its sinks
+// in the order they were added (the stream hub, then the journal: server/journal/journal.h).
 //
 // Threads: ingest thread only, except counters() (any thread). Sinks run inline on the ingest
 // thread and must not block: they may allocate once per change, never per subscriber.
@@ -12,7 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/series_store.h"
@@ -42,6 +45,26 @@ class change_sink {
   virtual void on_change(const applied_change& c) = 0;
 };
 
+// A sink that makes changes durable (the journal). The write path asks it before applying a
+// line whether it can take changes now (a full disk says no), and ingest hands it the
+// completion of each /write and DELETE, to be run once their changes are as durable as the
+// sink promises.
+// How often the ingest thread ticks the durable sink: bounds how long a quiet feed's last
+// changes stay in the sink's buffer before they are handed on to be written.
+inline constexpr std::chrono::milliseconds kDurableTick{10};
+
+class durable_sink : public change_sink {
+ public:
+  // Ingest thread. False: refuse the change; `why` says what is wrong (the line's reason).
+  virtual bool accepting(std::string& why) const = 0;
+  // Ingest thread. Runs `done` (on the ingest thread or the sink's own thread) once every
+  // change handed over so far is durable, or with ok=false and the reason if it cannot be.
+  using commit_done = std::function<void(bool ok, const std::string& why)>;
+  virtual void commit(commit_done done) = 0;
+  // Ingest thread, every few milliseconds: hand buffered changes on (a quiet feed's tail).
+  virtual void tick() = 0;
+};
+
 class write_path {
  public:
   write_path(core::series_store& store, ingest_counters& counters);
@@ -49,11 +72,24 @@ class write_path {
   write_path& operator=(const write_path&) = delete;
 
   void add_sink(change_sink* sink) { sinks_.push_back(sink); }
+  // The durable sink is also a sink; at most one.
+  void set_durable(durable_sink* sink) {
+    durable_ = sink;
+    add_sink(sink);
+  }
+  durable_sink* durable() const { return durable_; }
+  // False when the durable sink cannot take changes now (then `why` says so).
+  bool accepting(std::string& why) const { return durable_ == nullptr || durable_->accepting(why); }
 
   // Applies one point. On error nothing is stored and the rejection is counted.
   core::apply_result apply(const core::point_input& p);
   // Removes the point at `t` of `s` (DELETE); nothing if absent.
   std::optional<core::remove_result> remove(const core::series& s, core::time_ns t);
+  // Journal replay: applies a change read back from the journal so that the series' change
+  // sequence becomes `seq` (continuing where the server stopped). Not counted as a line.
+  core::apply_result apply_replayed(const core::point_input& p, core::seq_no seq);
+  void remove_replayed(std::string_view measurement, std::string_view symbol, core::time_ns t,
+                       core::seq_no seq);
   // Counts a line rejected before it became a point (parse error, too long).
   void count_rejected(reject_reason r);
 
@@ -66,9 +102,12 @@ class write_path {
       s->on_change(c);
   }
 
+  core::apply_result apply_counted(const core::point_input& p, bool count_line);
+
   core::series_store& store_;
   ingest_counters& counters_;
   std::vector<change_sink*> sinks_;
+  durable_sink* durable_ = nullptr;
 };
 
 // Nanoseconds since the Unix epoch (the clock that stamps points without a timestamp).

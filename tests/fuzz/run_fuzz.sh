@@ -45,6 +45,8 @@ case "$target" in
     sources=("$repo/protocol/json_text.cc") ;;
   line_reassembly)
     sources=() ;;  # header-only
+  journal_record)
+    sources=("$repo/server/journal/journal_format.cc") ;;
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
