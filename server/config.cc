@@ -120,6 +120,12 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "WebSocket: bytes all replay logs together may hold (oldest changes go first)")
     ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
        "WebSocket: ping after half of this without traffic, close after all of it")
+    ("auth-token-file", po::value(&c.auth_token_file)->value_name("FILE"),
+       "writes (feed, /write, DELETE, window PUT/DELETE) need one of the tokens in FILE (one per line; SIGHUP reloads it)")
+    ("auth-reads", po::bool_switch(&c.auth_reads),
+       "with --auth-token-file: every request needs a token too, except /health and /ping")
+    ("insecure-no-auth", po::bool_switch(&c.insecure_no_auth),
+       "allow listening beyond loopback without --auth-token-file: anyone who can connect may write")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
     ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
@@ -202,6 +208,12 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (c.max_header_bytes < kMinHeaderBytes || c.max_header_bytes > kMaxHeaderBytesLimit) {
     throw std::invalid_argument("--max-header must be from " + std::to_string(kMinHeaderBytes) +
                                 " to " + std::to_string(kMaxHeaderBytesLimit) + " bytes");
+  }
+  if (c.auth_reads && c.auth_token_file.empty())
+    throw std::invalid_argument("--auth-reads needs --auth-token-file");
+  if (c.insecure_no_auth && !c.auth_token_file.empty()) {
+    throw std::invalid_argument(
+        "--insecure-no-auth and --auth-token-file contradict each other; give one");
   }
   if (ws_policy == "conflate") {
     c.stream.policy = stream::slow_policy::conflate;

@@ -73,6 +73,11 @@ struct server_config {
   stream::stream_limits stream;  // the WebSocket stream (--ws-*)
   // Tests only (hidden from --help): /v1/window honours a client's `time` parameter.
   bool test_clock = false;
+  // docs/auth.md: tokens for writes (empty: none), also for reads, and the explicit opt-out of
+  // the refusal to listen beyond loopback without tokens.
+  std::string auth_token_file;
+  bool auth_reads = false;
+  bool insecure_no_auth = false;
   std::string log_level = "info";
   bool demo = false;
   double demo_rate = 1000;  // quotes per second, all symbols together

@@ -11,10 +11,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/http/listener.h"
 #include "server/http/router.h"
@@ -66,18 +68,22 @@ int run(const server::server_config& config) {
   // strands of it.
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
-  server::ingest_service ingest(store, config);
+  server::token_auth auth(config.auth_token_file, config.auth_reads);
+  server::ingest_service ingest(store, config, auth);
   server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window, &streams});
+  server::router routes({store, ingest, config, metrics, window, &streams, auth});
   server::http_listener http(workers, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
   // line means "started", and nothing after it can fail for lack of descriptors.
   asio::signal_set signals(workers, SIGINT, SIGTERM);
+  // SIGHUP re-reads the token file (rotation without losing the in-memory store).
+  asio::signal_set reload_signal(workers);
+  if (auth.enabled()) reload_signal.add(SIGHUP);
   asio::steady_timer drain_timer(workers);
   ingest.start();
   http.start();
@@ -88,9 +94,26 @@ int run(const server::server_config& config) {
                config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
                config.demo ? ", demo feed on" : "");
 
+  std::function<void()> wait_for_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::size_t count = 0;
+      const std::string error = auth.reload(count);
+      if (error.empty()) {
+        spdlog::info("SIGHUP: {} tokens from {}", count, auth.path());
+      } else {
+        spdlog::error("SIGHUP: {}; the previous {} tokens stay valid", error, count);
+      }
+      wait_for_reload();
+    });
+  };
+  if (auth.enabled()) wait_for_reload();
+
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    boost::system::error_code ignored;
+    reload_signal.cancel(ignored);
     http.stop();
     streams.close_all();
     ingest.stop();

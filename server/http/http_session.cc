@@ -126,6 +126,14 @@ class http_session final : public http_session_base,
     stream_.expires_never();
     if (beast::websocket::is_upgrade(parser_->get()) && server_->streams != nullptr &&
         parser_->get().target().substr(0, parser_->get().target().find('?')) == kStreamPath) {
+      // The upgrade is a read: with --auth-reads it needs a token like any other.
+      if (auto denied =
+              server_->routes.refuse_unauthorized(http_method::get, parser_->get().target(),
+                                                  parser_->get()[http::field::authorization])) {
+        route_ = route_id::stream;
+        head_ = false;
+        return send(std::move(*denied), false);
+      }
       // The WebSocket session takes the socket and the request; this session ends here.
       stream::start_ws_session(stream_.release_socket(), parser_->release(), *server_->streams,
                                slot_);
@@ -134,9 +142,12 @@ class http_session final : public http_session_base,
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
-    const http_request_view view{method_of(req.method()), req.target(), req.body(),
+    const http_request_view view{method_of(req.method()),
+                                 req.target(),
+                                 req.body(),
                                  req[http::field::content_type],
-                                 req[http::field::content_encoding]};
+                                 req[http::field::content_encoding],
+                                 req[http::field::authorization]};
     auto self = shared_from_this();
     started_ = std::chrono::steady_clock::now();
     // A handler may answer before handle() returns (the common, synchronous case): hold
@@ -188,7 +199,7 @@ class http_session final : public http_session_base,
     res->set(http::field::server, kServerName);
     res->set(http::field::content_type, reply.content_type);
     for (auto& [k, v] : reply.headers)
-      res->set(k, v);
+      res->insert(k, v);  // insert: a header may come twice (WWW-Authenticate)
     res->keep_alive(keep_alive);
     if (head_) {
       res->content_length(reply.body.size());

@@ -21,9 +21,10 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct ingest_service::impl {
-  impl(core::series_store& s, const server_config& c, ingest_counters& k)
+  impl(core::series_store& s, const server_config& c, ingest_counters& k, const token_auth& a)
       : store(s),
         config(c),
+        auth(a),
         path(s, k),
         applier(path),
         write_applier(path),
@@ -62,7 +63,7 @@ struct ingest_service::impl {
       }
       socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
       auto session = std::make_shared<feed_session>(std::move(socket), applier, counters,
-                                                    config.feed_idle_timeout);
+                                                    config.feed_idle_timeout, auth);
       sessions.push_back(session);
       session->start();
       prune();
@@ -86,6 +87,7 @@ struct ingest_service::impl {
 
   core::series_store& store;
   const server_config& config;
+  const token_auth& auth;
   write_path path;             // the one way a change enters the store
   line_applier applier;        // TCP feed lines (nanosecond precision)
   line_applier write_applier;  // /write bodies (per-request precision)
@@ -100,8 +102,9 @@ struct ingest_service::impl {
   bool started = false;
 };
 
-ingest_service::ingest_service(core::series_store& store, const server_config& config)
-    : impl_(std::make_unique<impl>(store, config, counters_)) {}
+ingest_service::ingest_service(core::series_store& store, const server_config& config,
+                               const token_auth& auth)
+    : impl_(std::make_unique<impl>(store, config, counters_, auth)) {}
 
 ingest_service::~ingest_service() {
   stop();

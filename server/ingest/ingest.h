@@ -23,6 +23,7 @@
 
 #include "core/series_store.h"
 #include "protocol/line_protocol.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/ingest/line_applier.h"
 
@@ -39,7 +40,8 @@ inline constexpr std::size_t kMaxReportedErrors = 20;
 
 class ingest_service {
  public:
-  ingest_service(core::series_store& store, const server_config& config);
+  // `auth` (the feed's first-line token check) must outlive the service.
+  ingest_service(core::series_store& store, const server_config& config, const token_auth& auth);
   ~ingest_service();
   ingest_service(const ingest_service&) = delete;
   ingest_service& operator=(const ingest_service&) = delete;

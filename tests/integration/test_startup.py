@@ -70,6 +70,60 @@ class ConfigOverflowTest(unittest.TestCase):
         self.rejected("--max-header", str(2 ** 32))
 
 
+class TokenFileTest(unittest.TestCase):
+    """--auth-token-file is checked at start: a file that would leave writes open or
+    guessable stops the server with exit 1 and a message naming the file."""
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="tickring-auth-")
+        self.path = os.path.join(self.dir, "tokens")
+
+    def tearDown(self):
+        import shutil
+        shutil.rmtree(self.dir)
+
+    def write(self, text, mode=0o600):
+        with open(self.path, "w") as f:
+            f.write(text)
+        os.chmod(self.path, mode)
+
+    def refused(self, why):
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                        "--auth-token-file", self.path)
+        self.assertEqual(code, 1, err)
+        self.assertIn(self.path, err)
+        self.assertIn(why, err)
+
+    def test_missing_file(self):
+        self.refused("No such file")
+
+    def test_file_writable_by_others(self):
+        self.write("0123456789abcdef0123\n", mode=0o606)
+        self.refused("writable by every user")
+
+    def test_short_token(self):
+        self.write("# a comment\nshort\n")
+        self.refused("line 2: a token has 16 to 256 characters")
+
+    def test_token_with_a_space(self):
+        self.write("0123456789 abcdef0123\n")
+        self.refused("without spaces")
+
+    def test_no_token(self):
+        self.write("# only a comment\n\n")
+        self.refused("holds no token")
+
+    def test_contradicting_flags(self):
+        self.write("0123456789abcdef0123\n")
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                        "--auth-token-file", self.path, "--insecure-no-auth")
+        self.assertEqual(code, 2, err)
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0", "--auth-reads")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--auth-reads needs --auth-token-file", err)
+
+
 class DescriptorLimitTest(unittest.TestCase):
     def test_connections_are_fitted_to_the_descriptor_limit(self):
         """With ulimit -n 128, --max-connections is lowered (with a warning) so that the
