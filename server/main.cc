@@ -69,6 +69,7 @@ int run(const server::server_config& config) {
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
   server::token_auth auth(config.auth_token_file, config.auth_reads);
+  server::check_exposure(config, auth.enabled());
   server::ingest_service ingest(store, config, auth);
   server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
@@ -87,12 +88,15 @@ int run(const server::server_config& config) {
   asio::steady_timer drain_timer(workers);
   ingest.start();
   http.start();
-  std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
-              http.port(), config.ingest.host.c_str(), ingest.port());
+  const std::string http_at = server::to_string({config.http.host, http.port()});
+  const std::string ingest_at = server::to_string({config.ingest.host, ingest.port()});
+  std::printf("tickring-server listening http=%s ingest=%s\n", http_at.c_str(), ingest_at.c_str());
   std::fflush(stdout);
-  spdlog::info("HTTP on http://{}:{}/, line protocol on tcp://{}:{}, {} workers{}",
-               config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
-               config.demo ? ", demo feed on" : "");
+  spdlog::info("HTTP on http://{}/, line protocol on tcp://{}, {} workers{}{}", http_at, ingest_at,
+               config.workers, config.demo ? ", demo feed on" : "",
+               auth.enabled() ? (auth.reads_need_token() ? ", tokens for every request"
+                                                         : ", tokens for writes")
+                              : "");
 
   std::function<void()> wait_for_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {

@@ -124,6 +124,87 @@ class TokenFileTest(unittest.TestCase):
         self.assertIn("--auth-reads needs --auth-token-file", err)
 
 
+class ExposureTest(unittest.TestCase):
+    """Listening beyond loopback without write authentication is refused at start (exit 1,
+    naming the address and the ways out) unless --insecure-no-auth; ':port' is every
+    interface, IPv4 and IPv6."""
+
+    def start(self, *args):
+        """Starts the server; returns (process, http port, the listening line)."""
+        import re
+        proc = subprocess.Popen([SERVER, "--log-level", "warn", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        m = re.search(r"http=(\S+):(\d+) ingest=", line)
+        if not m:
+            proc.kill()
+            _, err = proc.communicate(timeout=20)
+            self.fail("the server did not start: %r %s" % (line, err))
+        return proc, int(m.group(2)), line
+
+    def stop(self, proc):
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        return err
+
+    def health(self, family, host, port):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect((host, port))
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return data.split(b"\r\n", 1)[0]
+
+    def test_every_interface_without_a_token_is_refused(self):
+        for http, ingest, named, flag in [("0.0.0.0:0", "127.0.0.1:0", "0.0.0.0:0", "--http"),
+                                          ("127.0.0.1:0", ":0", ":0 (every interface)", "--ingest"),
+                                          ("[::]:0", "127.0.0.1:0", "[::]:0", "--http")]:
+            code, err = run("--http", http, "--ingest", ingest)
+            self.assertEqual(code, 1, err)
+            self.assertIn("refusing to listen on %s for %s" % (named, flag), err)
+            self.assertIn("--auth-token-file", err)
+            self.assertIn("--insecure-no-auth", err)
+
+    def test_loopback_needs_no_token(self):
+        for host in ["127.0.0.2:0", "[::1]:0"]:
+            proc, _, _ = self.start("--http", host, "--ingest", "127.0.0.1:0")
+            self.stop(proc)
+
+    def test_colon_port_serves_ipv4_and_ipv6_with_insecure_no_auth(self):
+        proc, port, line = self.start("--http", ":0", "--ingest", "127.0.0.1:0",
+                                      "--insecure-no-auth")
+        try:
+            self.assertIn("http=[::]:%d" % port, line)
+            self.assertEqual(self.health(socket.AF_INET, "127.0.0.1", port), b"HTTP/1.1 200 OK")
+            self.assertEqual(self.health(socket.AF_INET6, "::1", port), b"HTTP/1.1 200 OK")
+        finally:
+            err = self.stop(proc)
+        self.assertIn("--insecure-no-auth", err)  # the warning
+
+    def test_every_interface_with_a_token_file_starts(self):
+        import tempfile
+        fd, path = tempfile.mkstemp()
+        try:
+            os.write(fd, b"0123456789abcdef0123\n")
+            os.close(fd)
+            proc, port, _ = self.start("--http", ":0", "--ingest", ":0",
+                                       "--auth-token-file", path)
+            try:
+                self.assertEqual(self.health(socket.AF_INET, "127.0.0.1", port),
+                                 b"HTTP/1.1 200 OK")
+            finally:
+                self.stop(proc)
+        finally:
+            os.unlink(path)
+
+
 class DescriptorLimitTest(unittest.TestCase):
     def test_connections_are_fitted_to_the_descriptor_limit(self):
         """With ulimit -n 128, --max-connections is lowered (with a warning) so that the
