@@ -1,8 +1,9 @@
 // tickring-server: wires the parts together (DESIGN.md §1).
 //   ingest thread: one io_context, one thread (ingest.h) — the only writer;
 //   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
-//   SIGINT/SIGTERM: stop accepting, apply what was received, answer in-flight requests,
-//   exit 0 within kShutdownGrace.
+//   SIGINT/SIGTERM: stop accepting (the HTTP backlog is still served), apply what the feeds
+//   delivered, answer every request received (writes are applied first), then stop the
+//   ingest thread, then the workers; exit 0 within kShutdownGrace.
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -46,9 +47,13 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(lvl);
 }
 
-// Polls until every HTTP connection is gone or the grace period is over, then stops workers.
+// Polls until every HTTP connection is gone (each answered what it had sent) or the grace
+// period is over; then stops the ingest thread (it runs every write handed to it first, and
+// refuses later ones with 503) and last the workers. Joining the ingest thread here blocks one
+// worker, but no connection is left to serve by then.
 void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
-                         asio::io_context& ioc, std::chrono::steady_clock::time_point deadline) {
+                         server::ingest_service& ingest, asio::io_context& ioc,
+                         std::chrono::steady_clock::time_point deadline) {
   timer.expires_after(std::chrono::milliseconds(20));
   timer.async_wait([&, deadline](const boost::system::error_code&) {
     if (http.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -56,10 +61,11 @@ void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
         spdlog::warn("shutdown: closing {} connections after the grace period",
                      http.open_connections());
       }
+      ingest.stop();
       ioc.stop();
       return;
     }
-    finish_when_drained(timer, http, ioc, deadline);
+    finish_when_drained(timer, http, ingest, ioc, deadline);
   });
 }
 
@@ -120,8 +126,8 @@ int run(const server::server_config& config) {
     reload_signal.cancel(ignored);
     http.stop();
     streams.close_all();
-    ingest.stop();
-    finish_when_drained(drain_timer, http, workers,
+    ingest.stop_feeds();
+    finish_when_drained(drain_timer, http, ingest, workers,
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
   });
 
@@ -146,9 +152,11 @@ int run(const server::server_config& config) {
   work();
   for (auto& t : threads)
     t.join();
-  ingest.stop();
-  spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
-               ingest.counters().lines_rejected.load());
+  ingest.stop();  // already stopped unless a worker threw out of run() at the very end
+  const auto& counters = ingest.counters();
+  spdlog::info("stopped: {} lines accepted ({} over HTTP), {} rejected, {} points removed",
+               counters.lines_accepted.load(), counters.http_lines_accepted.load(),
+               counters.lines_rejected.load(), counters.points_removed.load());
   spdlog::shutdown();
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -24,6 +25,9 @@ constexpr std::chrono::seconds kBodyTimeout{30};
 constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr const char* kServerName = "tickring/0.1";
 constexpr std::string_view kStreamPath = "/v1/stream";
+// During shutdown, how long a connection that has not sent its first request may take to send
+// it: its client connected before the stop and is sending now; well within kShutdownGrace.
+constexpr std::chrono::seconds kStopReadTimeout{1};
 
 http_method method_of(http::verb v) {
   switch (v) {
@@ -58,31 +62,46 @@ class http_session final : public http_session_base,
  public:
   http_session(tcp::socket&& socket, std::shared_ptr<http_shared> shared)
       : stream_(std::move(socket)),
+        stop_timer_(stream_.get_executor()),
         server_(std::move(shared)),
         slot_(std::make_shared<connection_slot>(server_->open)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
-  // Shutdown: close now if waiting for a request; otherwise close after the current reply.
+  // Shutdown (http_session.h): answer what arrived, give a connection yet to send its first
+  // request kStopReadTimeout, close any other waiting connection now.
   void close_when_idle() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
-      }
+      if (!self->idle_) return;  // inside a request: send() answers without keep-alive
+      beast::error_code ec;
+      if (self->stream_.socket().available(ec) != 0 || self->buffer_.size() != 0) return;
+      if (self->served_) return self->close_now();
+      self->stop_timer_.expires_after(kStopReadTimeout);
+      self->stop_timer_.async_wait([self](const boost::system::error_code& e) {
+        if (!e && self->idle_) self->close_now();
+      });
     });
   }
 
  private:
+  void close_now() {
+    stop_timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
   void do_read() {
-    if (server_->stopping.load(std::memory_order_relaxed)) return do_close();
+    const bool stopping = server_->stopping.load(std::memory_order_relaxed);
+    if (stopping && served_) return do_close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->config.max_header_bytes));
     parser_->body_limit(server_->config.max_body_bytes);
     idle_ = true;
-    stream_.expires_after(server_->config.header_timeout);
+    stream_.expires_after(stopping ? std::min<std::chrono::steady_clock::duration>(
+                                         server_->config.header_timeout, kStopReadTimeout)
+                                   : server_->config.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -188,6 +207,7 @@ class http_session final : public http_session_base,
   }
 
   void send(http_reply reply, bool keep_alive) {
+    served_ = true;
     if (server_->stopping.load(std::memory_order_relaxed)) keep_alive = false;
     server_->routes.metrics().record(
         route_, reply.status,
@@ -217,12 +237,14 @@ class http_session final : public http_session_base,
   }
 
   void do_close() {
+    stop_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer stop_timer_;  // shutdown: the last chance of a connection yet to send
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_shared> server_;
@@ -236,6 +258,7 @@ class http_session final : public http_session_base,
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool head_ = false;
   bool idle_ = true;
+  bool served_ = false;  // an answer was sent on this connection
 };
 
 }  // namespace

@@ -336,13 +336,15 @@ void handle_series_route(const route_context& ctx, const core::series& s,
       }
       if (method != http_method::del) return not_allowed("GET, HEAD, DELETE");
       const time_ns when = *t;
-      ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
-        if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
-        http_reply r;
-        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
-                 ",\"seq\":" + std::to_string(*seq) + "}";
-        respond(std::move(r));
-      });
+      const bool queued =
+          ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
+            if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
+            http_reply r;
+            r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
+                     ",\"seq\":" + std::to_string(*seq) + "}";
+            respond(std::move(r));
+          });
+      if (!queued) respond(error_reply(503, "the server is stopping; nothing was deleted"));
       return;
     }
     respond(error_reply(404, "no such route under /v1/series/{measurement}/{symbol}"));

@@ -61,22 +61,24 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
           influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
     unit = *parsed;
   }
-  ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
-    if (out.rejected == 0) {
-      http_reply r;
-      r.status = 204;
-      r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
-      return respond(std::move(r));
-    }
-    std::string msg = "partial write: " + out.first_errors;
-    while (!msg.empty() && msg.back() == '\n')
-      msg.pop_back();
-    for (auto& c : msg) {
-      if (c == '\n') c = ';';
-    }
-    msg += " dropped=" + std::to_string(out.rejected);
-    respond(influx_error(400, msg));
-  });
+  const bool queued =
+      ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
+        if (out.rejected == 0) {
+          http_reply r;
+          r.status = 204;
+          r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
+          return respond(std::move(r));
+        }
+        std::string msg = "partial write: " + out.first_errors;
+        while (!msg.empty() && msg.back() == '\n')
+          msg.pop_back();
+        for (auto& c : msg) {
+          if (c == '\n') c = ';';
+        }
+        msg += " dropped=" + std::to_string(out.rejected);
+        respond(influx_error(400, msg));
+      });
+  if (!queued) respond(influx_error(503, "the server is stopping; nothing was written"));
 }
 
 }  // namespace tickring::server

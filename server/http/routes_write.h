@@ -3,7 +3,8 @@
 //
 // The body is handed to the ingest thread; the answer is sent when it has been applied:
 // 204 when every line was stored; 400 with InfluxDB's partial-write message when some lines
-// were rejected (the good ones are stored); 413 over the body limit (sent by the session from
+// were rejected (the good ones are stored); 503 once shutdown has stopped the ingest thread
+// (nothing stored); 413 over the body limit (sent by the session from
 // Content-Length, before the body is read). `db`, `rp`, `u`, `p` are accepted and ignored;
 // `precision` is n|ns|u|us|ms|s (default ns).
 // Errors on this route use InfluxDB's shape {"error":"<message>"} instead of tickring's

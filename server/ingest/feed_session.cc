@@ -73,6 +73,7 @@ void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
   last_read_ = std::chrono::steady_clock::now();
   used_ += n;
   bump(counters_.bytes_received, n);
+  if (draining_) return finish_drain();
   process(static_cast<bool>(ec));
   if (ec) {
     if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
@@ -238,6 +239,13 @@ void feed_session::flush() {
 }
 
 void feed_session::drain_and_close() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);  // the pending read completes now, with or without bytes
+}
+
+void feed_session::finish_drain() {
   if (closed_) return;
   // Only what the kernel holds now: a client that keeps sending must not keep shutdown going.
   boost::system::error_code ec;

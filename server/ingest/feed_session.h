@@ -52,12 +52,16 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
                const token_auth& auth);
   ~feed_session();
   void start();
-  // Applies what the kernel has already received, then closes (shutdown path).
+  // Shutdown: applies what the kernel has already received, then closes. Asynchronous: the
+  // pending read is cancelled first, and the draining happens in its completion, because that
+  // read may already hold bytes (completed, its handler queued) that a read here would
+  // overwrite.
   void drain_and_close();
 
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  void finish_drain();
   void process(bool at_eof);
   void reject(std::size_t line_number, std::string_view reason);
   // The first line: true when it was the auth line (or refused); false to apply it.
@@ -84,6 +88,7 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   std::size_t line_number_ = 0;
   bool discarding_ = false;  // inside an over-long line: skip to the next newline
   bool closed_ = false;      // no more reads
+  bool draining_ = false;    // drain_and_close() was called: the next read completion drains
   bool closing_ = false;     // close once the pending error replies are written
   std::string reason_;
   // Error replies.

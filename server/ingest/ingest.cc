@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -70,6 +71,16 @@ struct ingest_service::impl {
       do_accept();
     });
   }
+  // Ingest thread: no more feed connections; what each has received is applied.
+  void close_feeds() {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    accept_backoff.cancel();
+    if (demo) demo->stop();
+    for (auto& w : sessions) {
+      if (auto s = w.lock()) s->drain_and_close();
+    }
+  }
   // Drops finished sessions from the shutdown list (they hold only a weak reference here).
   void prune() {
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
@@ -100,6 +111,10 @@ struct ingest_service::impl {
   std::unique_ptr<demo_feed> demo;
   std::thread thread;
   bool started = false;
+  // Held while a submission is queued and while stop() flips `accepting` and queues its end
+  // behind them: a submission is either refused or runs before the thread ends.
+  std::mutex submit_mutex;
+  bool accepting = true;
 };
 
 ingest_service::ingest_service(core::series_store& store, const server_config& config,
@@ -126,21 +141,26 @@ void ingest_service::start() {
   });
 }
 
+void ingest_service::stop_feeds() {
+  auto& m = *impl_;
+  if (!m.started) return;
+  asio::post(m.ioc, [&m] { m.close_feeds(); });
+}
+
 void ingest_service::stop() {
   auto& m = *impl_;
   if (!m.started) return;
   m.started = false;
-  asio::post(m.ioc, [&m] {
-    boost::system::error_code ignored;
-    m.acceptor.close(ignored);
-    m.reclaim_timer.cancel();
-    m.accept_backoff.cancel();
-    if (m.demo) m.demo->stop();
-    for (auto& w : m.sessions) {
-      if (auto s = w.lock()) s->drain_and_close();
-    }
-    m.ioc.stop();
-  });
+  {
+    std::lock_guard lock(m.submit_mutex);
+    m.accepting = false;
+    // FIFO: every write accepted before this point runs before the thread stops.
+    asio::post(m.ioc, [&m] {
+      m.close_feeds();
+      m.reclaim_timer.cancel();
+      m.ioc.stop();
+    });
+  }
   m.thread.join();
   // Run what was queued behind the stop (write requests already handed over, their
   // completions post to the workers' executors).
@@ -157,8 +177,10 @@ void ingest_service::post(std::function<void()> work) {
   asio::post(impl_->ioc, std::move(work));
 }
 
-void ingest_service::submit_write(std::string body, protocol::precision unit,
+bool ingest_service::submit_write(std::string body, protocol::precision unit,
                                   std::function<void(write_outcome)> done) {
+  std::lock_guard lock(impl_->submit_mutex);
+  if (!impl_->accepting) return false;
   asio::post(impl_->ioc, [this, body = std::move(body), unit, done = std::move(done)] {
     auto& m = *impl_;
     write_outcome out;
@@ -180,16 +202,21 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
           }
         },
         true);
+    bump(counters_.http_lines_accepted, out.accepted);
     done(std::move(out));
   });
+  return true;
 }
 
-void ingest_service::submit_remove(const core::series* s, core::time_ns t,
+bool ingest_service::submit_remove(const core::series* s, core::time_ns t,
                                    std::function<void(std::optional<core::seq_no>)> done) {
+  std::lock_guard lock(impl_->submit_mutex);
+  if (!impl_->accepting) return false;
   asio::post(impl_->ioc, [this, s, t, done = std::move(done)] {
     const auto r = impl_->path.remove(*s, t);
     done(r ? std::optional<core::seq_no>(r->seq) : std::nullopt);
   });
+  return true;
 }
 
 void ingest_service::add_sink(change_sink* sink) {
