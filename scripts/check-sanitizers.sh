@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds and runs the sanitizer configurations of CMakePresets.json:
 #   asan  AddressSanitizer + UndefinedBehaviorSanitizer (with float-cast-overflow, which
-#         -fsanitize=undefined leaves out), Debug; runs the `unit` tests;
+#         -fsanitize=undefined leaves out), Debug; runs the `unit` tests and the `integration`
+#         tests, which start this build's server and talk to it with real clients;
 #   tsan  ThreadSanitizer, RelWithDebInfo; runs the `stress` tests (the ring's stress tests,
-#         the linearizability runs of the real ring, and the broken-ring detection run).
-# Neither builds server/ or bench/ (the presets turn them off; a sanitizer build of the server
-# is made by hand: cmake --preset asan -DTICKRING_BUILD_SERVER=ON). Exits non-zero on the first
-# build failure, test failure or sanitizer report (-fno-sanitize-recover=all makes every
-# report fatal).
+#         the linearizability runs of the real ring, and the broken-ring detection run) and
+#         the `integration` tests against this build's server.
+# The browser test (label `browser`) runs against the release server only. Exits non-zero on
+# the first build failure, test failure or sanitizer report (-fno-sanitize-recover=all makes
+# every report fatal; a server that exits non-zero fails its integration test).
 #   scripts/check-sanitizers.sh             both
 #   scripts/check-sanitizers.sh asan|tsan   one
 # TICKRING_SANITIZER_BUILD_ROOT (default: build) puts the build trees elsewhere, e.g. to keep
@@ -31,15 +32,15 @@ run() {
   # shellcheck disable=SC2086  # TICKRING_CMAKE_ARGS is a list of arguments
   cmake --preset "$preset" -B "$dir" ${TICKRING_CMAKE_ARGS:-} >/dev/null
   cmake --build "$dir" -j "$jobs"
-  ctest --test-dir "$dir" -L "$label" --output-on-failure -j "$jobs"
+  ctest --test-dir "$dir" -L "$label" -LE browser --no-tests=error --output-on-failure -j "$jobs"
 }
 
 case "${1:-all}" in
-  asan) run asan unit ;;
-  tsan) run tsan stress ;;
+  asan) run asan 'unit|integration' ;;
+  tsan) run tsan 'stress|integration' ;;
   all)
-    run asan unit
-    run tsan stress
+    run asan 'unit|integration'
+    run tsan 'stress|integration'
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2

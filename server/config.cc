@@ -75,6 +75,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string future_skew = "10m";
   std::string feed_idle = std::to_string(c.feed_idle_timeout.count()) + "s";
   std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
+  std::string body_timeout = std::to_string(c.body_timeout.count()) + "s";
   std::string ws_policy = "conflate";
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
   po::options_description opts(
@@ -110,6 +111,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "close a line-protocol TCP connection that sends nothing for this long")
     ("header-timeout", po::value(&header_timeout)->default_value(header_timeout),
        "drop a connection that sends no complete request header for this long (slow clients, idle keep-alive)")
+    ("body-timeout", po::value(&body_timeout)->default_value(body_timeout),
+       "drop a connection whose request body has not fully arrived this long after its header")
     ("ws-max-subscriptions", po::value(&c.stream.max_subscriptions)->default_value(c.stream.max_subscriptions),
        "WebSocket: subscriptions per connection")
     ("ws-max-snapshot", po::value(&c.stream.max_snapshot)->default_value(c.stream.max_snapshot),
@@ -124,6 +127,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "WebSocket: changes kept per subscribed series for since_seq resume")
     ("ws-replay-bytes", po::value(&c.stream.replay_bytes)->default_value(c.stream.replay_bytes),
        "WebSocket: bytes all replay logs together may hold (oldest changes go first)")
+    ("ws-inbox", po::value(&c.stream.inbox_capacity)->default_value(c.stream.inbox_capacity),
+       "WebSocket: changes queued from the ingest thread to one connection before they are dropped and the subscription resynced")
     ("ws-idle-timeout", po::value(&ws_idle)->default_value(ws_idle),
        "WebSocket: ping after half of this without traffic, close after all of it")
     ("auth-token-file", po::value(&c.auth_token_file)->value_name("FILE"),
@@ -200,6 +205,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
       duration_flag("--header-timeout", header_timeout));
   if (c.header_timeout.count() < 1 || c.header_timeout > kMaxHeaderTimeout)
     throw std::invalid_argument("--header-timeout must be from 1s to 1h");
+  c.body_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      duration_flag("--body-timeout", body_timeout));
+  if (c.body_timeout.count() < 1 || c.body_timeout > kMaxHeaderTimeout)
+    throw std::invalid_argument("--body-timeout must be from 1s to 1h");
   c.feed_idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
       duration_flag("--feed-idle-timeout", feed_idle));
   if (c.feed_idle_timeout.count() < 1 || c.feed_idle_timeout > std::chrono::hours(24)) {
@@ -231,6 +240,9 @@ std::optional<server_config> parse_config(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--ws-idle-timeout", ws_idle));
   if (c.stream.idle_timeout.count() < 2 || c.stream.idle_timeout > std::chrono::hours(24)) {
     throw std::invalid_argument("--ws-idle-timeout must be from 2s to 1d");
+  }
+  if (c.stream.inbox_capacity < 4 || c.stream.inbox_capacity > (1U << 24)) {
+    throw std::invalid_argument("--ws-inbox must be from 4 to 16777216");
   }
   if (c.stream.queue_messages < 2 || c.stream.queue_bytes < 1024) {
     throw std::invalid_argument("--ws-queue-messages must be at least 2, --ws-queue-bytes 1024");

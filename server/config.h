@@ -44,6 +44,9 @@ inline constexpr std::size_t kDefaultMaxConnections = 10'000;
 inline constexpr std::chrono::seconds kDefaultHeaderTimeout{15};
 // Longest --header-timeout: a longer one only keeps idle connections (and their descriptors).
 inline constexpr std::chrono::seconds kMaxHeaderTimeout{3600};
+// A request body must arrive within this time of its header (a trickling body holds a
+// connection and its buffer; the --max-body limit alone does not bound the time).
+inline constexpr std::chrono::seconds kDefaultBodyTimeout{30};
 // Longest --window: a year is far past any sliding-window use, and keeps `now + window` (in
 // int64 nanoseconds since 1970) far from overflow.
 inline constexpr std::chrono::nanoseconds kMaxWindow = std::chrono::hours(24 * 365);
@@ -73,6 +76,7 @@ struct server_config {
   std::size_t max_connections = kDefaultMaxConnections;
   std::size_t max_answer_bytes = kDefaultMaxAnswerBytes;
   std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
+  std::chrono::seconds body_timeout = kDefaultBodyTimeout;
   std::size_t max_feed_connections = kDefaultMaxFeedConnections;
   std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
   stream::stream_limits stream;  // the WebSocket stream (--ws-*)

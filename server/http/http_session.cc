@@ -19,10 +19,14 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-// How long a body may take to arrive once its header is in.
-constexpr std::chrono::seconds kBodyTimeout{30};
 // Time to write a response to a slow reader before the connection is dropped.
 constexpr std::chrono::seconds kWriteTimeout{30};
+// Lingering close (as nginx does): after the last answer the session reads and discards what
+// the client still sends, for at most this long, before it closes. Closing with unread bytes
+// makes the kernel send RST, and the client then loses the answer it has not read yet (a 413
+// to a client still sending its body is the usual case).
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::size_t kLingerChunk = 4096;
 constexpr const char* kServerName = "tickring/0.1";
 constexpr std::string_view kStreamPath = "/v1/stream";
 // During shutdown, how long a connection that has not sent its first request may take to send
@@ -131,7 +135,7 @@ class http_session final : public http_session_base,
                   false);
     }
     if (parser_->is_done()) return on_body({});
-    stream_.expires_after(kBodyTimeout);
+    stream_.expires_after(server_->config.body_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
@@ -240,7 +244,18 @@ class http_session final : public http_session_base,
     stop_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if (ec) return stream_.close();
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);
+    linger();
+  }
+
+  void linger() {
+    stream_.async_read_some(buffer_.prepare(kLingerChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->stream_.close();  // EOF, timeout, reset
+                              self->linger();
+                            });
   }
 
   beast::tcp_stream stream_;

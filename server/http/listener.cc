@@ -2,14 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "protocol/json_text.h"
 #include "server/http/http_session.h"
 #include "server/listen.h"
 
@@ -58,13 +61,23 @@ void http_listener::impl::do_accept() {
 void http_listener::impl::start_session(tcp::socket socket) {
   if (shared->open.load(std::memory_order_relaxed) >= shared->config.max_connections) {
     // Over the limit: a short 503 written synchronously (it fits any socket buffer).
-    static constexpr std::string_view kBusy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Connection: close\r\nContent-Length: 76\r\n\r\n"
-        "{\"error\":{\"code\":503,\"message\":\"too many connections; try again later\"}}";
+    static const std::string busy = [] {
+      const std::string body = protocol::json_error(503, "too many connections; try again later");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Connection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
     boost::system::error_code ignored;
-    asio::write(socket, asio::buffer(kBusy), ignored);
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    asio::write(socket, asio::buffer(busy), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    // Read what the client already sent: closing with unread bytes sends RST, which can
+    // destroy the 503 before the client reads it. Only what is there now: a refused
+    // connection is not held.
+    std::array<char, 4096> sink{};
+    socket.non_blocking(true, ignored);
+    for (int i = 0; i < 4 && !ignored; ++i) {
+      if (socket.read_some(asio::buffer(sink), ignored) == 0) break;
+    }
     return;
   }
   boost::system::error_code ignored;

@@ -161,6 +161,9 @@ http_reply metrics_page(const route_context& ctx) {
             load(k.bad_messages));
     counter("tickring_ws_abuse_closes_total", "Connections closed for too many bad messages.",
             load(k.abuse_closes));
+    counter("tickring_ws_read_pauses_total",
+            "Times a client's messages were left unread because its queue was full.",
+            load(k.read_pauses));
     const auto& h = ctx.streams->the_hub.counters();
     counter("tickring_stream_records_total", "Changes serialised for the stream.", load(h.records));
     counter("tickring_stream_inbox_drops_total",

@@ -97,6 +97,25 @@ void hub::unsubscribe(const subscription_ptr& sub) {
   }
 }
 
+void hub::resync(const std::shared_ptr<session_inbox>& inbox) {
+  for (auto& [s, st] : states_) {
+    for (slot& sl : st.slots) {
+      if (!sl.overflowed || sl.sub->inbox != inbox ||
+          !sl.sub->active.load(std::memory_order_relaxed)) {
+        continue;
+      }
+      // Between two changes on the writer thread: exact. A full inbox refuses the marker and
+      // remembers it, and the session asks again after its next drain.
+      if (inbox->push(inbox_entry::of_marker(sl.sub, marker_kind::resync, s,
+                                             s->rows().committed_seq(), s->change_seq(),
+                                             sl.dropped))) {
+        sl.overflowed = false;
+        sl.dropped = 0;
+      }
+    }
+  }
+}
+
 void hub::on_change(const applied_change& c) {
   if (states_.empty() && waiting_.empty() && wildcards_.empty()) return;
   if (c.created) {

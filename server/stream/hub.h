@@ -15,7 +15,8 @@
 // a series nobody subscribed to costs one hash lookup per change.
 //
 // Bounded: an inbox that is full makes the hub drop that subscription's records (counted) and
-// send a resync marker once the inbox has room again; the ingest thread never waits.
+// send a resync marker once the inbox has room again — at the next change of the series, or
+// when the session has drained and asks (resync()); the ingest thread never waits.
 // Cost per change of a watched series: one record allocation + O(subscribers) pushes.
 #pragma once
 
@@ -51,6 +52,10 @@ class hub final : public change_sink {
   void on_change(const applied_change& c) override;
   void subscribe(const subscription_ptr& sub);
   void unsubscribe(const subscription_ptr& sub);
+  // The session behind `inbox` drained it after the hub had dropped records for it: every
+  // overflowed subscription of that inbox gets its resync marker now, at the exact state
+  // between two changes. O(watched series).
+  void resync(const std::shared_ptr<session_inbox>& inbox);
 
   const hub_counters& counters() const { return counters_; }
 

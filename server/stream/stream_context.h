@@ -61,6 +61,7 @@ struct stream_counters {
   std::atomic<std::uint64_t> slow_closes{0};
   std::atomic<std::uint64_t> bad_messages{0};
   std::atomic<std::uint64_t> abuse_closes{0};
+  std::atomic<std::uint64_t> read_pauses{0};  // a client's requests left unread: queue full
 };
 
 struct stream_context {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/series.h"
@@ -94,7 +95,10 @@ struct inbox_entry {
 };
 
 // The queue from the ingest thread to one session. Bounded: past `capacity` entries the hub
-// stops pushing records for the subscriptions concerned and later resyncs them.
+// stops pushing records for the subscriptions concerned and later resyncs them. The inbox
+// remembers that it refused something (`overflowed`): the session, when it next drains,
+// asks the hub to resync, so a resync does not wait for a later change of the series (which
+// may never come once the feed stops).
 class session_inbox {
  public:
   session_inbox(std::size_t capacity, std::function<void()> wake)
@@ -105,7 +109,11 @@ class session_inbox {
     bool wake = false;
     {
       std::lock_guard lock(mutex_);
-      if (closed_ || entries_.size() >= capacity_) return false;
+      if (closed_) return false;
+      if (entries_.size() >= capacity_) {
+        overflowed_ = true;  // a drain is pending: the inbox is not empty
+        return false;
+      }
       entries_.push_back(std::move(e));
       wake = !scheduled_;
       scheduled_ = true;
@@ -113,16 +121,22 @@ class session_inbox {
     if (wake) wake_();
     return true;
   }
-  // Ingest thread: whether a resync marker would fit with room to spare.
-  bool has_room() const {
+  // Ingest thread: whether a resync marker would fit with room to spare. When it would not,
+  // the hub still owes a resync: the inbox remembers it for the session's next drain.
+  bool has_room() {
     std::lock_guard lock(mutex_);
-    return !closed_ && entries_.size() < capacity_ / 2;
+    if (closed_) return false;
+    if (entries_.size() < capacity_ / 2) return true;
+    overflowed_ = true;
+    return false;
   }
   // Session strand: takes everything queued (the next push wakes the session again).
-  void take(std::vector<inbox_entry>& out) {
+  // Returns whether the hub dropped something for this inbox since the last take.
+  bool take(std::vector<inbox_entry>& out) {
     std::lock_guard lock(mutex_);
     out.swap(entries_);
     scheduled_ = false;
+    return std::exchange(overflowed_, false);
   }
   void close() {
     std::lock_guard lock(mutex_);
@@ -136,6 +150,7 @@ class session_inbox {
   std::size_t capacity_;
   bool scheduled_ = false;
   bool closed_ = false;
+  bool overflowed_ = false;
   std::function<void()> wake_;
 };
 

@@ -67,7 +67,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     ws_.read_message_max(ctx_.limits.max_message_bytes);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
-      self->do_read();
+      self->read_more();
     });
   }
 
@@ -201,14 +201,37 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     ctx_.counters.messages_sent.fetch_add(in_flight_, std::memory_order_relaxed);
     in_flight_ = 0;
     do_write();
+    if (read_paused_ && !over_half()) {
+      read_paused_ = false;
+      if (!closing_) do_read();
+    }
+  }
+
+  bool over_bound() const {
+    return outbox_.size() >= ctx_.limits.queue_messages || queued_bytes_ >= ctx_.limits.queue_bytes;
+  }
+  bool over_half() const {
+    return outbox_.size() >= ctx_.limits.queue_messages / 2 ||
+           queued_bytes_ >= ctx_.limits.queue_bytes / 2;
+  }
+
+  // Reads the next client message unless the queue is over its bound: a client that sends
+  // requests (each may queue a snapshot, which is never conflated) but does not read the
+  // answers is not read from until it has read half of them, so what it can make the server
+  // hold is bounded by the queue's bounds plus one message.
+  void read_more() {
+    if (closing_) return;
+    if (over_bound()) {
+      read_paused_ = true;
+      ctx_.counters.read_pauses.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    do_read();
   }
 
   // Lagged views resync once the queue has drained to half (called whenever it shrank).
   void check_room() {
-    if (!lagged_ || outbox_.size() >= ctx_.limits.queue_messages / 2 ||
-        queued_bytes_ >= ctx_.limits.queue_bytes / 2) {
-      return;
-    }
+    if (!lagged_ || over_half()) return;
     lagged_ = false;
     // May run inside drain() (through enqueue): keep the subscription drain() is serving.
     const auto saved_sub = current_sub_;
@@ -250,7 +273,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
     } else {
       push_control("{\"type\":\"pong\"}");
     }
-    if (!closing_) do_read();
+    read_more();
   }
 
   void bad(protocol::stream_error e) {
@@ -260,7 +283,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
       ctx_.counters.abuse_closes.fetch_add(1, std::memory_order_relaxed);
       return close_with(websocket::close_code::policy_error, "too many bad messages");
     }
-    do_read();
+    read_more();
   }
 
   void subscribe(protocol::subscribe_request req) {
@@ -339,7 +362,12 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   void error(protocol::stream_error e) { push_control(protocol::error_message(e)); }
 
   void drain() {
-    inbox_->take(drained_);
+    if (inbox_->take(drained_)) {
+      // The hub dropped records for this session while its inbox was full: ask for the
+      // resync markers now (posted behind what the ingest thread is doing).
+      hub* h = &ctx_.the_hub;
+      ctx_.ingest.post([h, inbox = inbox_] { h->resync(inbox); });
+    }
     for (const inbox_entry& e : drained_) {
       if (closing_) break;
       const auto it = subs_.find(e.sub->id);
@@ -376,6 +404,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>, public outbo
   bool writing_ = false;
   bool closing_ = false;
   bool lagged_ = false;
+  bool read_paused_ = false;  // over the queue's bound: the client's next message waits
 
   friend struct stream_context;
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the line-protocol libFuzzer target with clang (ASan + UBSan, every finding fatal) and
+# Builds one libFuzzer target (FUZZ_TARGET, default line_protocol) with clang (ASan + UBSan, every finding fatal) and
 # runs it for a bounded time. Exits non-zero on any crash, leak, timeout or sanitizer report;
 # the input that caused it is left in <build_dir>/artifacts/.
 #
@@ -22,6 +22,7 @@ mkdir -p "$build/artifacts" "$build/corpus/$target"
 build="$(cd "$build" && pwd)"
 corpus="$build/corpus/$target"
 
+libs=()
 # Each parser builds from its own sources (header-only nlohmann_json where needed).
 case "$target" in
   line_protocol)
@@ -33,6 +34,11 @@ case "$target" in
     ) ;;
   stream_messages)
     sources=("$repo/protocol/stream_requests.cc" "$repo/protocol/json_text.cc") ;;
+  query_string)
+    sources=("$repo/protocol/query_string.cc")
+    libs=(-lfmt) ;;
+  json_text)
+    sources=("$repo/protocol/json_text.cc") ;;
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
@@ -41,9 +47,11 @@ dict=()
 echo "run_fuzz: building $build/${target}_fuzz with $cxx"
 "$cxx" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$repo" "${sources[@]}" -o "$build/${target}_fuzz"
+  -I"$repo" "${sources[@]}" "${libs[@]}" -o "$build/${target}_fuzz"
 
-cp -f "$repo/tests/fuzz/corpus/$target/"* "$corpus/"
+if [ -d "$repo/tests/fuzz/corpus/$target" ]; then
+  cp -f "$repo/tests/fuzz/corpus/$target/"* "$corpus/"
+fi
 
 echo "run_fuzz: fuzzing $target for ${seconds}s (corpus $corpus)"
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"

@@ -16,7 +16,10 @@ import urllib.request
 
 SERVER = os.environ.get("TICKRING_SERVER", "build/release/server/tickring-server")
 CLI = os.environ.get("TICKRING_CLI", "build/release/client-cli/tickring")
-TIMEOUT = 10.0  # seconds for any single network operation
+# A sanitizer build of the server is several times slower: TICKRING_TEST_SLOW=1 (set by the
+# test command for the asan and tsan builds) makes every bound 6x longer.
+SLOW = 6.0 if os.environ.get("TICKRING_TEST_SLOW") else 1.0
+TIMEOUT = 10.0 * SLOW  # seconds for any single network operation
 
 
 class Server:
@@ -38,11 +41,15 @@ class Server:
         self.http_port, self.ingest_port = int(m.group(1)), int(m.group(2))
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, exc, tb):
+        code, _ = self.stop()
         self.proc.stdout.close()
+        # A server that did not end cleanly fails the test (a crash, an abort, or a sanitizer
+        # report, which exits non-zero), unless the test already failed for another reason.
+        if exc_type is None and code != 0:
+            raise AssertionError("server exited with code %s (see its log above)" % code)
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=10 * SLOW):
         """SIGTERM, wait; returns (exit code, seconds taken)."""
         if self.proc is None or self.proc.poll() is not None:
             return (self.proc.returncode if self.proc else None, 0.0)

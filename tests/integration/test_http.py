@@ -254,6 +254,40 @@ class WriteTest(unittest.TestCase):
             self.assertEqual(status, 413)
             self.assertEqual(srv.request("POST", "/write", b"t,sym=A v=1 1\n")[0], 204)
 
+    def test_client_still_sending_its_body_reads_the_413(self):
+        """A client that sends the whole oversized body before reading gets the 413, not a
+        reset: the server reads and discards what follows its answer before closing."""
+        with Server("--max-body", "1000") as srv:
+            for _ in range(5):
+                s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=TIMEOUT)
+                body = b"x" * 3_000_000
+                s.sendall(b"POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                          % len(body))
+                try:
+                    s.sendall(body)
+                except OSError:
+                    pass  # the server may close its side once done discarding
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 413"), data[:100])
+                s.close()
+
+    def test_connection_over_the_limit_gets_a_whole_503(self):
+        with Server("--max-connections", "1") as srv:
+            held = socket.create_connection(("127.0.0.1", srv.http_port), timeout=TIMEOUT)
+            held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(held.recv(4096).startswith(b"HTTP/1.1 200"))
+            c = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=TIMEOUT)
+            c.request("GET", "/health")
+            r = c.getresponse()
+            self.assertEqual(r.status, 503)
+            self.assertEqual(json.loads(r.read())["error"]["code"], 503)  # all of its bytes
+            held.close()
+
     def test_delete_point_is_applied_by_the_writer(self):
         with Server() as srv:
             write(srv, "t,sym=D v=1 10\nt,sym=D v=2 20\n")
