@@ -12,6 +12,7 @@
 // No I/O beyond what std::random_device does to draw a key.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -38,24 +39,34 @@ class siphash {
         v3_(key.k1 ^ 0x7465646279746573ULL) {}
 
   void update(std::string_view bytes) noexcept {
-    std::size_t i = 0;
-    for (; i < bytes.size() && (length_ & 7) != 0; ++i)
-      push(bytes[i]);
-    if constexpr (std::endian::native == std::endian::little) {
-      // Whole words while the stream is at a word boundary (the usual case: one load each).
-      for (; i + 8 <= bytes.size(); i += 8) {
-        std::uint64_t m;
-        std::memcpy(&m, bytes.data() + i, 8);
-        compress(m);
-        length_ += 8;
-      }
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    const std::size_t fill = length_ & 7;
+    if (fill != 0) {  // complete the word a previous update left open
+      const std::size_t k = std::min(8 - fill, n);
+      tail_ |= load(p, k) << (8 * fill);
+      length_ += k;
+      p += k;
+      n -= k;
+      if ((length_ & 7) != 0) return;
+      compress(tail_);
+      tail_ = 0;
     }
-    for (; i < bytes.size(); ++i)
-      push(bytes[i]);
+    for (; n >= 8; p += 8, n -= 8, length_ += 8)
+      compress(load(p, 8));
+    tail_ = load(p, n);
+    length_ += n;
   }
   void update_u64(std::uint64_t v) noexcept {
+    if ((length_ & 7) == 0) {
+      compress(v);
+      length_ += 8;
+      return;
+    }
+    char bytes[8];
     for (int i = 0; i < 8; ++i)
-      push(static_cast<char>(v >> (8 * i)));
+      bytes[i] = static_cast<char>(v >> (8 * i));
+    update(std::string_view(bytes, 8));
   }
   std::uint64_t finish() noexcept {
     compress(tail_ | (static_cast<std::uint64_t>(length_ & 0xFF) << 56));
@@ -66,12 +77,16 @@ class siphash {
   }
 
  private:
-  void push(char c) noexcept {
-    tail_ |= static_cast<std::uint64_t>(static_cast<unsigned char>(c)) << (8 * (length_ & 7));
-    if ((++length_ & 7) == 0) {
-      compress(tail_);
-      tail_ = 0;
+  // The first n (0..8) bytes at p as a little-endian word.
+  static std::uint64_t load(const char* p, std::size_t n) noexcept {
+    std::uint64_t v = 0;
+    if (n == 8 && std::endian::native == std::endian::little) {
+      std::memcpy(&v, p, 8);  // one load
+      return v;
     }
+    for (std::size_t i = 0; i < n; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
   }
   static std::uint64_t rotl(std::uint64_t x, int b) noexcept { return (x << b) | (x >> (64 - b)); }
   void round() noexcept {
