@@ -92,27 +92,29 @@ void append_point_json(std::string& out, const core::stored_point& p,
   out.push_back('}');
 }
 
+void append_csv_text(std::string& out, std::string_view text) {
+  // A text with a comma, quote or newline is quoted per RFC 4180.
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out += text;
+    return;
+  }
+  out.push_back('"');
+  for (char ch : text) {
+    if (ch == '"') out.push_back('"');
+    out.push_back(ch);
+  }
+  out.push_back('"');
+}
+
 void append_csv_header(std::string& out, std::span<const field_column> columns) {
   out += "time";
   for (const auto& c : columns) {
     out.push_back(',');
-    // Field names with a comma, quote or newline are quoted per RFC 4180.
-    if (c.name.find_first_of(",\"\n\r") != std::string_view::npos) {
-      out.push_back('"');
-      for (char ch : c.name) {
-        if (ch == '"') out.push_back('"');
-        out.push_back(ch);
-      }
-      out.push_back('"');
-    } else {
-      out += c.name;
-    }
+    append_csv_text(out, c.name);
   }
   out.push_back('\n');
 }
 
-namespace {
-// As in JSON, except that a float that is not finite is written as nan/inf (CSV has no null).
 void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t word) {
   if (kind == core::field_kind::float64) {
     const double v = std::bit_cast<double>(word);
@@ -125,7 +127,6 @@ void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t wor
   }
   append_field_json(out, kind, word);
 }
-}  // namespace
 
 void append_point_csv(std::string& out, const core::stored_point& p,
                       std::span<const field_column> columns, time_format f) {

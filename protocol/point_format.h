@@ -39,6 +39,9 @@ void append_point_json(std::string& out, const core::stored_point& p,
                        std::span<const field_column> columns, std::span<const std::string> keys,
                        time_format f);
 void append_csv_header(std::string& out, std::span<const field_column> columns);
+// One CSV cell: text quoted per RFC 4180 when it needs it; a field value.
+void append_csv_text(std::string& out, std::string_view text);
+void append_csv_value(std::string& out, core::field_kind kind, std::uint64_t word);
 void append_point_csv(std::string& out, const core::stored_point& p,
                       std::span<const field_column> columns, time_format f);
 

@@ -16,6 +16,10 @@
 # to the configure step (scripts/test.sh sets -DTICKRING_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys relative to the checkout (and not to the build folder's absolute path), so a
+# second clone or worktree of the repository reuses what the first one compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 root=${TICKRING_SANITIZER_BUILD_ROOT:-build}
 jobs=${TICKRING_JOBS:-$(nproc)}

@@ -1,9 +1,11 @@
 // Which HTTP requests need a token, where a request carries one, and the 401 it gets without
 // (docs/auth.md). The token check itself is server/auth.h.
 //
-// A token is needed, when --auth-token-file is set, by every request that is not GET or HEAD
-// (POST /write, DELETE of a point, PUT/DELETE of a window key, and any other method, so that
-// a future write route cannot be left open by mistake); with --auth-reads by every request
+// A token is needed, when --auth-token-file is set, by every request that is not a read (POST
+// /write, DELETE of a point, PUT/DELETE of a window key, and any other method, so that a
+// future write route cannot be left open by mistake). Reads are GET and HEAD, and the POSTs
+// that only carry a query too long for a URL: /query (InfluxQL) and
+// /v1/series/{m}/{s}/asof. With --auth-reads every request needs one
 // (the page, /metrics and the WebSocket upgrade of /v1/stream included) except GET /health and
 // GET /ping, which load balancers and InfluxDB clients call without credentials and which
 // reveal no data.

@@ -8,9 +8,10 @@
 namespace tickring::server {
 
 std::string_view to_string(route_id r) noexcept {
-  constexpr std::string_view kNames[] = {"health", "ping",    "series_list", "points", "latest",
-                                         "at",     "candles", "window",      "write",  "metrics",
-                                         "page",   "stream",  "not_found"};
+  constexpr std::string_view kNames[] = {
+      "health",  "ping",    "series_list", "points",     "latest",   "at",
+      "candles", "asof",    "sample",      "latest_all", "query",    "window",
+      "write",   "metrics", "page",        "stream",     "not_found"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(route_id::count_));
   return kNames[static_cast<std::size_t>(r)];
 }
@@ -34,7 +35,8 @@ void http_metrics::append_prometheus(std::string& out) const {
   auto o = std::back_inserter(out);
   fmt::format_to(o,
                  "# HELP tickring_query_points_scanned_total Points walked in the rings by "
-                 "/v1/series queries.\n# TYPE tickring_query_points_scanned_total counter\n"
+                 "queries (/v1/series, /v1/latest, /query).\n# TYPE "
+                 "tickring_query_points_scanned_total counter\n"
                  "tickring_query_points_scanned_total {}\n",
                  points_scanned_.load(std::memory_order_relaxed));
   out +=

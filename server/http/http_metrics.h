@@ -22,6 +22,10 @@ enum class route_id : std::uint8_t {
   latest,
   at,
   candles,
+  asof,
+  sample,
+  latest_all,
+  query,
   window,
   write,
   metrics,
@@ -43,7 +47,7 @@ class http_metrics {
  public:
   void record(route_id route, unsigned status, double seconds);
   void append_prometheus(std::string& out) const;
-  // Points a /v1/series query walked in the ring (one relaxed add per query): shows that a
+  // Points a query walked in the rings (one relaxed add per query): shows that a
   // query's cost follows its `limit`, not the size of its range.
   void add_points_scanned(std::uint64_t n) {
     points_scanned_.fetch_add(n, std::memory_order_relaxed);

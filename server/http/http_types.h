@@ -32,6 +32,10 @@ struct http_reply {
 
 using responder = std::function<void(http_reply)>;
 
+// The one error shape of tickring's own routes: {"error":{"code":<status>,"message":..}}.
+// (/write and /query answer InfluxDB's {"error":".."} instead: their clients parse that.)
 http_reply error_reply(unsigned status, std::string_view message);
+// 405 with the Allow header, e.g. allow = "GET, HEAD".
+http_reply method_not_allowed(std::string_view allow);
 
 }  // namespace tickring::server

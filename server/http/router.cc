@@ -6,7 +6,9 @@
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
 #include "server/http/http_auth.h"
+#include "server/http/routes_influxql.h"
 #include "server/http/routes_series.h"
+#include "server/http/routes_ticks.h"
 #include "server/http/routes_window.h"
 #include "server/http/routes_write.h"
 #include "server/static_assets.h"
@@ -179,6 +181,106 @@ http_reply metrics_page(const route_context& ctx) {
   return r;
 }
 
+// ---- the route table ----
+
+// Methods as bits, so that a route names several and a 405 can list them all.
+constexpr unsigned kGet = 1U << 0;
+constexpr unsigned kHead = 1U << 1;
+constexpr unsigned kPost = 1U << 2;
+constexpr unsigned kPut = 1U << 3;
+constexpr unsigned kDelete = 1U << 4;
+constexpr unsigned kAnyMethod = 0xFFU;  // the handler answers 405 itself (/write, /v1/window)
+
+unsigned bit_of(http_method m) {
+  switch (m) {
+    case http_method::get:
+      return kGet;
+    case http_method::head:
+      return kHead;
+    case http_method::post:
+      return kPost;
+    case http_method::put:
+      return kPut;
+    case http_method::del:
+      return kDelete;
+    default:
+      return 0;
+  }
+}
+
+std::string allow_header(unsigned methods) {
+  std::string out;
+  constexpr std::pair<unsigned, const char*> kNames[] = {
+      {kGet, "GET"}, {kHead, "HEAD"}, {kPost, "POST"}, {kPut, "PUT"}, {kDelete, "DELETE"}};
+  for (const auto& [bit, name] : kNames) {
+    if ((methods & bit) == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+using route_handler = void (*)(const route_args&, const responder&);
+
+struct route {
+  // Path segments separated by '/': a literal, "{}" for any one segment, or a last "**" for
+  // any number of further segments (none included).
+  std::string_view pattern;
+  unsigned methods;
+  route_id id;
+  route_handler handle;
+  // Routes under /v1/series/{measurement}/{symbol}: the router looks the series up (404 when
+  // absent) after the method check, so a wrong method is a 405 whether or not it exists.
+  bool needs_series = false;
+};
+
+bool matches(std::string_view pattern, const std::vector<std::string>& seg) {
+  std::size_t i = 0;
+  while (!pattern.empty()) {
+    const auto slash = pattern.find('/');
+    const std::string_view part = pattern.substr(0, slash);
+    pattern = slash == std::string_view::npos ? std::string_view{} : pattern.substr(slash + 1);
+    if (part == "**") return true;
+    if (i >= seg.size()) return false;
+    if (part != "{}" && part != seg[i]) return false;
+    ++i;
+  }
+  return i == seg.size();
+}
+
+template <http_reply (*F)(const route_context&)>
+void reply_with(const route_args& a, const responder& respond) {
+  respond(F(a.ctx));
+}
+
+// Order matters only where patterns overlap: the first route whose path and method match wins.
+constexpr route kRoutes[] = {
+    {"health", kGet | kHead, route_id::health, reply_with<health>},
+    {"metrics", kGet | kHead, route_id::metrics, reply_with<metrics_page>},
+    {"ping", kGet | kHead, route_id::ping,
+     [](const route_args&, const responder& r) { r(ping_reply()); }},
+    {"write", kAnyMethod, route_id::write,
+     [](const route_args& a, const responder& r) { handle_write(a.ctx, a.target, a.req, r); }},
+    {"v1/window/**", kAnyMethod, route_id::window,
+     [](const route_args& a, const responder& r) {
+       handle_window_route(a.ctx.window, a.ctx.config.test_clock, a.target, a.req, r);
+     }},
+    {"v1/series", kGet | kHead, route_id::series_list, reply_with<series_list>},
+    {"v1/series/{}", kGet | kHead, route_id::not_found,
+     [](const route_args&, const responder& r) {
+       r(error_reply(404, "use /v1/series/{measurement}/{symbol}"));
+     }},
+    {"v1/series/{}/{}", kGet | kHead, route_id::points, get_points, true},
+    {"v1/series/{}/{}/latest", kGet | kHead, route_id::latest, get_latest, true},
+    {"v1/series/{}/{}/candles", kGet | kHead, route_id::candles, get_candles, true},
+    {"v1/series/{}/{}/at/{}", kGet | kHead | kDelete, route_id::at, point_at, true},
+    {"v1/series/{}/{}/asof", kGet | kHead | kPost, route_id::asof, get_asof, true},
+    {"v1/series/{}/{}/asof/{}", kGet | kHead, route_id::asof, get_asof, true},
+    {"v1/series/{}/{}/sample", kGet | kHead, route_id::sample, get_sample, true},
+    {"v1/latest", kGet | kHead, route_id::latest_all, get_latest_all},
+    {"query", kGet | kHead | kPost, route_id::query, handle_influx_query},
+};
+
 }  // namespace
 
 http_reply error_reply(unsigned status, std::string_view message) {
@@ -196,6 +298,12 @@ std::optional<http_reply> router::refuse_unauthorized(http_method method, std::s
   return server::refuse_unauthorized(ctx_.auth, method, *parsed, authorization);
 }
 
+http_reply method_not_allowed(std::string_view allow) {
+  http_reply r = error_reply(405, "method not allowed; use " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
 route_id router::handle(const http_request_view& req, const responder& respond) const {
   const auto target = protocol::parse_target(req.target);
   if (!target) {
@@ -208,52 +316,37 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     return route_id::not_found;
   }
   const auto& seg = target->segments;
-  const bool get = req.method == http_method::get || req.method == http_method::head;
-  auto only_get = [&](route_id id, auto&& make) {
-    if (!get) {
-      http_reply r = error_reply(405, "method not allowed; use GET");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      respond(std::move(r));
+  const unsigned method = bit_of(req.method);
+  unsigned allowed = 0;  // methods of the routes whose path matched
+  route_id path_id = route_id::not_found;
+  for (const route& r : kRoutes) {
+    if (!matches(r.pattern, seg)) continue;
+    if (allowed == 0) path_id = r.id;
+    allowed |= r.methods;
+    if ((r.methods & method) == 0) continue;
+    route_args args{ctx_, req, *target, nullptr};
+    if (r.needs_series) {
+      args.series = ctx_.store.find(seg[2], seg[3]);
+      if (args.series == nullptr) {
+        respond(error_reply(404, "no series " + seg[2] + "/" + seg[3]));
+        return r.id;
+      }
+    }
+    r.handle(args, respond);
+    return r.id;
+  }
+  if (allowed != 0) {
+    respond(method_not_allowed(allow_header(allowed)));
+    return path_id;
+  }
+  if (auto page = serve_static(req.target)) {  // GET / and /ui/<file>: the chart page
+    if ((method & (kGet | kHead)) == 0) {
+      respond(method_not_allowed("GET, HEAD"));
     } else {
-      respond(make());
+      respond(std::move(*page));
     }
-    return id;
-  };
-  if (seg.size() == 1 && seg[0] == "health")
-    return only_get(route_id::health, [&] { return health(ctx_); });
-  if (seg.size() == 1 && seg[0] == "metrics")
-    return only_get(route_id::metrics, [&] { return metrics_page(ctx_); });
-  if (seg.size() == 1 && seg[0] == "ping")
-    return only_get(route_id::ping, [] { return ping_reply(); });
-  if (seg.size() == 1 && seg[0] == "write") {
-    handle_write(ctx_, *target, req, respond);
-    return route_id::write;
+    return route_id::page;
   }
-  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "window") {
-    handle_window_route(ctx_.window, ctx_.config.test_clock, *target, req, respond);
-    return route_id::window;
-  }
-  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "series") {
-    if (seg.size() == 2) return only_get(route_id::series_list, [&] { return series_list(ctx_); });
-    if (seg.size() == 3) {
-      respond(error_reply(404, "use /v1/series/{measurement}/{symbol}"));
-      return route_id::not_found;
-    }
-    const route_id id = seg.size() == 4                          ? route_id::points
-                        : seg.size() == 5 && seg[4] == "latest"  ? route_id::latest
-                        : seg.size() == 5 && seg[4] == "candles" ? route_id::candles
-                        : seg.size() == 6 && seg[4] == "at"      ? route_id::at
-                                                                 : route_id::not_found;
-    const core::series* s = ctx_.store.find(seg[2], seg[3]);
-    if (s == nullptr) {
-      respond(error_reply(404, "no series " + seg[2] + "/" + seg[3]));
-      return id;
-    }
-    handle_series_route(ctx_, *s, *target, req.method, respond);
-    return id;
-  }
-  if (auto page = serve_static(req.target))  // GET / and /ui/<file>: the chart page
-    return only_get(route_id::page, [&] { return std::move(*page); });
   respond(error_reply(404,
                       "no such route: " + std::string(req.target.substr(0, req.target.find('?')))));
   return route_id::not_found;

@@ -15,6 +15,7 @@
 
 #include "core/series_store.h"
 #include "core/window_store.h"
+#include "protocol/query_string.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/http/http_metrics.h"
@@ -34,6 +35,17 @@ struct route_context {
   const token_auth& auth;
 };
 
+// What a route handler gets: the parsed target and the request, and for routes under
+// /v1/series/{measurement}/{symbol} the series (never null there).
+struct route_args {
+  const route_context& ctx;
+  const http_request_view& req;
+  const protocol::parsed_target& target;
+  const core::series* series;
+};
+
+// Routes are a table of (method set, path pattern) -> handler (router.cc): a path that matches
+// no pattern is a 404, a path that matches with another method a 405 listing the methods.
 class router {
  public:
   explicit router(route_context ctx) : ctx_(ctx) {}

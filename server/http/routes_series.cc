@@ -8,6 +8,7 @@
 #include "protocol/json_text.h"
 #include "protocol/point_format.h"
 #include "protocol/stream_messages.h"
+#include "server/http/series_query.h"
 
 namespace tickring::server {
 namespace {
@@ -16,122 +17,6 @@ using core::stored_point;
 using core::time_ns;
 using protocol::field_column;
 using protocol::time_format;
-
-// An error message quotes at most this much of a client's name: enough to recognise it,
-// and an answer never grows with a hostile parameter.
-constexpr std::size_t kMaxEchoedName = 64;
-
-http_reply too_large(std::size_t cap) {
-  return error_reply(413, "answer exceeds " + std::to_string(cap) +
-                              " bytes (--max-answer-bytes); narrow from/to, lower limit or "
-                              "ask for fewer fields");
-}
-
-// Calls f(point) newest first from `to` until it returns false.
-template <class F>
-void scan(const core::series& s, time_ns to, F& f) {
-  s.rows().scan_backward(
-      to, [](void* ctx, const stored_point& p) { return (*static_cast<F*>(ctx))(p); }, &f);
-}
-
-// The first bad parameter of a request; handlers stop at it and answer 400 with its text.
-struct param_error {
-  std::string message;
-  explicit operator bool() const { return !message.empty(); }
-  void set(std::string m) {
-    if (message.empty()) message = std::move(m);
-  }
-};
-
-struct query {
-  time_ns from = std::numeric_limits<time_ns>::min();
-  time_ns to = std::numeric_limits<time_ns>::max();
-  std::size_t limit = kDefaultLimit;
-  bool desc = false;
-  bool csv = false;
-  time_format epoch = time_format::ns;
-  std::vector<field_column> columns;
-};
-
-time_ns time_param(const protocol::parsed_target& t, std::string_view name, time_ns dflt,
-                   param_error& err) {
-  const auto v = t.param(name);
-  if (!v) return dflt;
-  const auto parsed = protocol::parse_time(*v);
-  if (!parsed) {
-    err.set("invalid '" + std::string(name) + "': '" + std::string(*v) +
-            "' is neither integer nanoseconds nor an RFC 3339 time");
-    return dflt;
-  }
-  return *parsed;
-}
-
-query parse_query(const core::series& s, const protocol::parsed_target& t, param_error& err) {
-  query q;
-  q.from = time_param(t, "from", q.from, err);
-  q.to = time_param(t, "to", q.to, err);
-  if (auto v = t.param("limit")) {
-    std::size_t n = 0;
-    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > kMaxLimit) {
-      err.set("invalid 'limit': must be an integer from 1 to " + std::to_string(kMaxLimit));
-    } else {
-      q.limit = n;
-    }
-  }
-  if (auto v = t.param("order")) {
-    if (*v != "asc" && *v != "desc") err.set("invalid 'order': use asc or desc");
-    q.desc = *v == "desc";
-  }
-  if (auto v = t.param("format")) {
-    if (*v != "json" && *v != "csv") err.set("invalid 'format': use json or csv");
-    q.csv = *v == "csv";
-  }
-  if (auto v = t.param("epoch")) {
-    const auto f = protocol::parse_time_format(*v);
-    if (!f) {
-      err.set("invalid 'epoch': use ns, u, ms, s or rfc3339");
-    } else {
-      q.epoch = *f;
-    }
-  }
-  const auto& fields = s.fields();
-  if (auto v = t.param("fields")) {
-    // A repeated name is one column: the answer has at most the series' field count columns,
-    // however long the list (a hostile list would otherwise multiply the answer's size).
-    std::string_view rest = *v;
-    std::uint32_t seen = 0;  // bit i: field i is a column already (kMaxFieldsPerSeries <= 32)
-    static_assert(core::kMaxFieldsPerSeries <= 32);
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view name = rest.substr(0, comma);
-      const int idx = s.field_index(name);
-      if (idx < 0) {
-        err.set("invalid 'fields': '" + std::string(name.substr(0, kMaxEchoedName)) +
-                (name.size() > kMaxEchoedName ? "...'" : "'") + " is not a field of this series");
-        break;
-      }
-      const auto i = static_cast<std::size_t>(idx);
-      if ((seen & (1U << i)) == 0) {
-        seen |= 1U << i;
-        q.columns.push_back({fields[i].name, fields[i].kind, i});
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  } else {
-    for (std::size_t i = 0; i < fields.size(); ++i)
-      q.columns.push_back({fields[i].name, fields[i].kind, i});
-  }
-  return q;
-}
-
-void append_series_head(std::string& out, const core::series& s) {
-  out += "{\"measurement\":";
-  protocol::append_json_string(out, s.measurement());
-  out += ",\"symbol\":";
-  protocol::append_json_string(out, s.symbol());
-}
 
 // The newest `limit` points of [from, to], newest first: one backward walk, O(log N + limit).
 std::vector<stored_point> newest_points(const core::series& s, const query& q,
@@ -295,60 +180,47 @@ http_reply candles(const core::series& s, const protocol::parsed_target& t, cons
 
 }  // namespace
 
-void handle_series_route(const route_context& ctx, const core::series& s,
-                         const protocol::parsed_target& target, http_method method,
-                         const responder& respond) {
-  const auto& seg = target.segments;  // v1 series m s [rest...]
-  const bool get = method == http_method::get || method == http_method::head;
-  auto not_allowed = [&](const char* allow) {
-    http_reply r = error_reply(405, std::string("method not allowed; use ") + allow);
-    r.headers.emplace_back("Allow", allow);
-    respond(std::move(r));
-  };
-  param_error err;
-  const query q = parse_query(s, target, err);
-  if (err) return respond(error_reply(400, err.message));
-  {
-    if (seg.size() == 4) {
-      if (!get) return not_allowed("GET, HEAD");
-      return respond(points(ctx, s, q));
-    }
-    if (seg.size() == 5 && seg[4] == "latest") {
-      if (!get) return not_allowed("GET, HEAD");
-      stored_point p;
-      if (!s.rows().highest(p)) return respond(error_reply(404, "series has no points"));
-      return respond(one_point(s, q, p));
-    }
-    if (seg.size() == 5 && seg[4] == "candles") {
-      if (!get) return not_allowed("GET, HEAD");
-      return respond(candles(s, target, q));
-    }
-    if (seg.size() == 6 && seg[4] == "at") {
-      const auto t = protocol::parse_time(seg[5]);
-      if (!t)
-        return respond(
-            error_reply(400, "invalid time '" + seg[5] + "': use integer nanoseconds or RFC 3339"));
-      if (get) {
-        stored_point p;
-        if (!s.rows().find(*t, p))
-          return respond(error_reply(404, "no point at " + std::to_string(*t)));
-        return respond(one_point(s, q, p));
-      }
-      if (method != http_method::del) return not_allowed("GET, HEAD, DELETE");
-      const time_ns when = *t;
-      const bool queued =
-          ctx.ingest.submit_remove(&s, when, [respond, when](std::optional<core::seq_no> seq) {
-            if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
-            http_reply r;
-            r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
-                     ",\"seq\":" + std::to_string(*seq) + "}";
-            respond(std::move(r));
-          });
-      if (!queued) respond(error_reply(503, "the server is stopping; nothing was deleted"));
-      return;
-    }
-    respond(error_reply(404, "no such route under /v1/series/{measurement}/{symbol}"));
+void get_points(const route_args& a, const responder& respond) {
+  if (const auto q = query_or_reply(a, respond)) respond(points(a.ctx, *a.series, *q));
+}
+
+void get_latest(const route_args& a, const responder& respond) {
+  const auto q = query_or_reply(a, respond);
+  if (!q) return;
+  stored_point p;
+  if (!a.series->rows().highest(p)) return respond(error_reply(404, "series has no points"));
+  respond(one_point(*a.series, *q, p));
+}
+
+void get_candles(const route_args& a, const responder& respond) {
+  if (const auto q = query_or_reply(a, respond)) respond(candles(*a.series, a.target, *q));
+}
+
+void point_at(const route_args& a, const responder& respond) {
+  const auto q = query_or_reply(a, respond);
+  if (!q) return;
+  const std::string& text = a.target.segments[5];
+  const auto t = protocol::parse_time(text);
+  if (!t) {
+    return respond(
+        error_reply(400, "invalid time '" + text + "': use integer nanoseconds or RFC 3339"));
   }
+  if (a.req.method != http_method::del) {
+    stored_point p;
+    if (!a.series->rows().find(*t, p))
+      return respond(error_reply(404, "no point at " + std::to_string(*t)));
+    return respond(one_point(*a.series, *q, p));
+  }
+  const time_ns when = *t;
+  const bool queued =
+      a.ctx.ingest.submit_remove(a.series, when, [respond, when](std::optional<core::seq_no> seq) {
+        if (!seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
+        http_reply r;
+        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
+                 ",\"seq\":" + std::to_string(*seq) + "}";
+        respond(std::move(r));
+      });
+  if (!queued) respond(error_reply(503, "the server is stopping; nothing was deleted"));
 }
 
 }  // namespace tickring::server

@@ -22,12 +22,10 @@
 
 namespace tickring::server {
 
-inline constexpr std::size_t kDefaultLimit = 1000;
-// Bounds the memory and time of one answer (~100 bytes of JSON per point: ~10 MB).
-inline constexpr std::size_t kMaxLimit = 100'000;
-
-void handle_series_route(const route_context& ctx, const core::series& s,
-                         const protocol::parsed_target& target, http_method method,
-                         const responder& respond);
+// Route handlers (router.cc's table); a.series is the series named by the path.
+void get_points(const route_args& a, const responder& respond);   // GET .../{s}
+void get_latest(const route_args& a, const responder& respond);   // GET .../latest
+void get_candles(const route_args& a, const responder& respond);  // GET .../candles
+void point_at(const route_args& a, const responder& respond);     // GET|DELETE .../at/{time}
 
 }  // namespace tickring::server

@@ -19,7 +19,7 @@ feed_session::feed_session(asio::ip::tcp::socket socket, line_applier& applier,
       counters_(counters),
       auth_(auth),
       authed_(!auth.enabled()),
-      buf_(protocol::kMaxLineBytes + kFeedReadChunk) {
+      lines_(protocol::kMaxLineBytes, kFeedReadChunk) {
   bump(counters_.feed_connections_open);
   bump(counters_.feed_connections_total);
 }
@@ -64,17 +64,20 @@ void feed_session::arm_idle_timer(std::chrono::steady_clock::duration after) {
 
 void feed_session::do_read() {
   if (closed_) return;
-  socket_.async_read_some(asio::buffer(buf_.data() + used_, buf_.size() - used_),
+  const auto room = lines_.space();
+  socket_.async_read_some(asio::buffer(room.data(), room.size()),
                           [self = shared_from_this()](const boost::system::error_code& ec,
                                                       std::size_t n) { self->on_read(ec, n); });
 }
 
 void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
   last_read_ = std::chrono::steady_clock::now();
-  used_ += n;
   bump(counters_.bytes_received, n);
-  if (draining_) return finish_drain();
-  process(static_cast<bool>(ec));
+  if (draining_) {
+    process(n, false);
+    return finish_drain();
+  }
+  process(n, static_cast<bool>(ec));
   if (ec) {
     if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
       spdlog::debug("feed connection closed: {}", ec.message());
@@ -104,48 +107,23 @@ void feed_session::finish() {
   socket_.close(ignored);
 }
 
-void feed_session::process(bool at_eof) {
-  std::string_view data(buf_.data(), used_);
-  std::size_t start = 0;
+void feed_session::process(std::size_t n, bool at_eof) {
   const auto now = wall_clock_ns();
-  if (discarding_) {
-    const auto nl = data.find('\n');
-    if (nl == std::string_view::npos) {
-      used_ = 0;
-      return;
-    }
-    discarding_ = false;
-    start = nl + 1;
-  }
-  const std::size_t consumed =
-      protocol::for_each_line(data.substr(start), [&](std::string_view line) {
+  lines_.commit(
+      n, at_eof,
+      [&](std::string_view line) {
         if (refused_) return;
         if (first_line_ && take_first_line(line)) return;
         ++line_number_;
         if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
+      },
+      [&] {
+        if (refused_) return;
+        ++line_number_;
+        applier_.count_rejected(reject_reason::line_too_long);
+        reject(line_number_, fmt::format("line longer than {} bytes; skipped to the next newline",
+                                         protocol::kMaxLineBytes));
       });
-  start += consumed;
-  if (refused_) {
-    used_ = 0;
-    return;
-  }
-  const std::size_t rest = used_ - start;
-  if (rest > protocol::kMaxLineBytes) {
-    ++line_number_;
-    applier_.count_rejected(reject_reason::line_too_long);
-    reject(line_number_, fmt::format("line longer than {} bytes; skipped to the next newline",
-                                     protocol::kMaxLineBytes));
-    discarding_ = true;
-    used_ = 0;
-    return;
-  }
-  // A partial line at EOF is lost with the connection, by contract.
-  if (at_eof) {
-    used_ = 0;
-    return;
-  }
-  if (start != 0 && rest != 0) std::memmove(buf_.data(), buf_.data() + start, rest);
-  used_ = rest;
 }
 
 bool feed_session::take_first_line(std::string_view line) {
@@ -252,14 +230,14 @@ void feed_session::finish_drain() {
   std::size_t owed = socket_.available(ec);
   socket_.non_blocking(true, ec);
   while (owed != 0 && !ec) {
-    if (used_ == buf_.size()) process(false);
-    const std::size_t room = std::min(buf_.size() - used_, owed);
-    const std::size_t n = socket_.read_some(asio::buffer(buf_.data() + used_, room), ec);
-    used_ += n;
+    const auto room = lines_.space();
+    const std::size_t n =
+        socket_.read_some(asio::buffer(room.data(), std::min(room.size(), owed)), ec);
     owed -= std::min(owed, n);
     bump(counters_.bytes_received, n);
+    process(n, false);
   }
-  process(true);
+  process(0, true);
   closed_ = true;
   idle_timer_.cancel();
   socket_.close(ec);

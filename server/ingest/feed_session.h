@@ -3,8 +3,9 @@
 //
 // Threads: ingest io_context only (one thread, so no strand and no lock).
 // Rules:
-// - Lines split across reads are joined; a line longer than protocol::kMaxLineBytes is
-//   rejected and the connection resynchronises at the next newline.
+// - Lines split across reads are joined (protocol::line_reassembler: any split gives the same
+//   lines); a line longer than protocol::kMaxLineBytes is rejected and the connection
+//   resynchronises at the next newline.
 // - A connection that drops mid-line loses only that partial line.
 // - Error lines are rate-limited (kErrorLinesPerSecond per connection) and buffered at most
 //   kMaxPendingErrorBytes while a write is in flight; beyond that they are counted as
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/line_reassembler.h"
 #include "server/auth.h"
 #include "server/ingest/line_applier.h"
 
@@ -62,7 +64,7 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void finish_drain();
-  void process(bool at_eof);
+  void process(std::size_t n, bool at_eof);
   void reject(std::size_t line_number, std::string_view reason);
   // The first line: true when it was the auth line (or refused); false to apply it.
   bool take_first_line(std::string_view line);
@@ -83,13 +85,11 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   bool refused_ = false;     // auth failed: discard input, close after kRefusedLinger
   bool half_close_ = false;  // shut the sending side once the pending replies are written
   std::chrono::steady_clock::time_point refused_at_;
-  std::vector<char> buf_;
-  std::size_t used_ = 0;
+  protocol::line_reassembler lines_;
   std::size_t line_number_ = 0;
-  bool discarding_ = false;  // inside an over-long line: skip to the next newline
-  bool closed_ = false;      // no more reads
-  bool draining_ = false;    // drain_and_close() was called: the next read completion drains
-  bool closing_ = false;     // close once the pending error replies are written
+  bool closed_ = false;    // no more reads
+  bool draining_ = false;  // drain_and_close() was called: the next read completion drains
+  bool closing_ = false;   // close once the pending error replies are written
   std::string reason_;
   // Error replies.
   std::string pending_;

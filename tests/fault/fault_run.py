@@ -366,7 +366,9 @@ def rss_peak_mb(pid):
 def main():
     args = ["--max-connections", str(MAX_CONNECTIONS),
             "--max-feed-connections", str(MAX_FEED_CONNECTIONS),
-            "--header-timeout", "2s", "--body-timeout", "3s", "--max-body", "1048576", "--max-header", "16384",
+            # Scaled for a sanitizer build: a flood's connections must stay open (idle
+            # keep-alive) while the slower server accepts the rest.
+            "--header-timeout", "%ds" % (2 * SLOW), "--body-timeout", "%ds" % (3 * SLOW), "--max-body", "1048576", "--max-header", "16384",
             "--ws-queue-messages", "1024", "--ws-queue-bytes", "65536"]
     with Server(*args) as server:
         run = Run(server)

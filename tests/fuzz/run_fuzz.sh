@@ -22,7 +22,7 @@ mkdir -p "$build/artifacts" "$build/corpus/$target"
 build="$(cd "$build" && pwd)"
 corpus="$build/corpus/$target"
 
-libs=()
+extra=()
 # Each parser builds from its own sources (header-only nlohmann_json where needed).
 case "$target" in
   line_protocol)
@@ -35,10 +35,16 @@ case "$target" in
   stream_messages)
     sources=("$repo/protocol/stream_requests.cc" "$repo/protocol/json_text.cc") ;;
   query_string)
+    # query_string.cc formats times with fmt: header-only here, as nothing else links it.
     sources=("$repo/protocol/query_string.cc")
-    libs=(-lfmt) ;;
+    extra=(-DFMT_HEADER_ONLY) ;;
+  influxql)
+    sources=("$repo/protocol/influxql.cc" "$repo/protocol/query_string.cc")
+    extra=(-DFMT_HEADER_ONLY) ;;
   json_text)
     sources=("$repo/protocol/json_text.cc") ;;
+  line_reassembly)
+    sources=() ;;  # header-only
   *) echo "run_fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 sources+=("$repo/tests/fuzz/${target}_fuzz.cc")
@@ -47,7 +53,7 @@ dict=()
 echo "run_fuzz: building $build/${target}_fuzz with $cxx"
 "$cxx" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$repo" "${sources[@]}" "${libs[@]}" -o "$build/${target}_fuzz"
+  "${extra[@]}" -I"$repo" "${sources[@]}" -o "$build/${target}_fuzz"
 
 if [ -d "$repo/tests/fuzz/corpus/$target" ]; then
   cp -f "$repo/tests/fuzz/corpus/$target/"* "$corpus/"

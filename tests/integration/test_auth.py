@@ -136,6 +136,13 @@ print("ok")
         self.assertEqual(self.srv.request("DELETE", "/v1/window/k", headers=bearer())[0], 200)
         for path in ["/health", "/ping", "/metrics", "/v1/series", "/v1/window", "/"]:
             self.assertIn(self.srv.request("GET", path)[0], (200, 204), path)
+        # POSTs that only carry a query are reads: open too.
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.assertEqual(self.srv.request("POST", "/query", b"q=SHOW+DATABASES", form)[0], 200)
+        self.assertEqual(self.write("q,sym=DEL v=2 %d\n" % (T0 + 1), bearer())[0], 204)
+        status, _, body = self.srv.request("POST", "/v1/series/q/DEL/asof",
+                                           b'[%d]' % (T0 + 1))
+        self.assertEqual(status, 200, body)
 
     def feed(self, payload, lines_expected):
         s = self.srv.feed()
@@ -246,6 +253,10 @@ class AuthReadsTest(unittest.TestCase):
             self.assertEqual(self.srv.request("GET", path, headers=basic(TOKEN))[0], 200, path)
         self.assertEqual(self.srv.request("GET", "/health")[0], 200)
         self.assertEqual(self.srv.request("GET", "/ping")[0], 204)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.assertEqual(self.srv.request("POST", "/query", b"q=SHOW+DATABASES", form)[0], 401)
+        form.update(bearer())
+        self.assertEqual(self.srv.request("POST", "/query", b"q=SHOW+DATABASES", form)[0], 200)
 
     def test_websocket_upgrade_needs_the_token(self):
         url = "ws://127.0.0.1:%d/v1/stream" % self.srv.http_port

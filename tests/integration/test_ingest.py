@@ -146,11 +146,11 @@ class FeedTest(unittest.TestCase):
             t = threading.Thread(target=pump)
             t.start()
             time.sleep(0.5)
-            code, took = srv.stop()
+            code, _ = srv.stop()
             stop.set()
             t.join(TIMEOUT)
+            # Exit 0 within the harness's stop bound (past it the server is killed: -9).
             self.assertEqual(code, 0)
-            self.assertLess(took, 6.0)
             self.assertGreater(sent[0], 0)
 
 
