@@ -103,6 +103,7 @@ int run_bench_ingest(const global_options& given, const std::vector<std::string>
 
   bench_ingest_params p;
   p.host = globals.host;
+  p.token = globals.token;
   p.ingest_port = globals.ingest_port;
   p.http_port = globals.http_port;
   p.points = points;

@@ -66,6 +66,7 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
   std::vector<std::string> targets;
   if (only.empty()) {
     http_client http(g.host, g.http_port);
+    http.set_token(g.token);
     http_response r;
     if (auto ec = http.get("/v1/series", r)) {
       std::fprintf(stderr, "tickring bench query: %s\n",
@@ -100,6 +101,7 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
   for (unsigned c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
       http_client http(g.host, g.http_port);
+      http.set_token(g.token);
       std::mt19937_64 rng(c + 1);
       std::uniform_int_distribution<std::size_t> pick(0, targets.size() - 1);
       http_response r;

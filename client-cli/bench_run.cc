@@ -140,6 +140,7 @@ void drain_replies(std::vector<std::unique_ptr<sender>>& senders, std::chrono::m
 bool run_ingest_benchmark(const bench_ingest_params& p, bench_ingest_result& result,
                           std::string& error) {
   http_client http(p.host, p.http_port, kHealthTimeout);
+  http.set_token(p.token);
   server_health before;
   if (!fetch_health(http, before, error)) return false;
 
@@ -158,7 +159,7 @@ bool run_ingest_benchmark(const bench_ingest_params& p, bench_ingest_result& res
                   format_seconds(std::chrono::duration<double>(clock::now() - gen_start).count())));
 
   for (auto& s : senders) {
-    if (const auto ec = s->conn.connect(p.host, p.ingest_port)) {
+    if (const auto ec = s->conn.connect(p.host, p.ingest_port, p.token)) {
       error = fmt::format("cannot connect to {}:{}: {}{}", p.host, p.ingest_port, ec.message(),
                           no_server_hint(ec));
       return false;

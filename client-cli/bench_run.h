@@ -27,6 +27,7 @@ namespace tickring::cli {
 
 struct bench_ingest_params {
   std::string host;
+  std::string token;  // sent as the feed's first line when not empty
   std::uint16_t ingest_port = 0;
   std::uint16_t http_port = 0;
   std::uint64_t points = 0;

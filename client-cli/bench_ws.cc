@@ -165,6 +165,7 @@ int run_bench_ws(const global_options& given, const std::vector<std::string>& ar
         min_connections, std::min(total, kMaxConnections), kMaxSubscriptionsPerConnection));
   }
   p.host = globals.host;
+  p.token = globals.token;
   p.ingest_port = globals.ingest_port;
   p.http_port = globals.http_port;
   p.duration = std::chrono::duration<double>(duration);

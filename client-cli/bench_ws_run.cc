@@ -251,7 +251,7 @@ class quote_feed {
   }
 
   std::error_code connect() {
-    const auto ec = conn_.connect(p_.host, p_.ingest_port);
+    const auto ec = conn_.connect(p_.host, p_.ingest_port, p_.token);
     // A batch every kFeedTick, each far below a segment: Nagle would hold each one until the
     // previous is acknowledged, adding the server's delayed ACK (tens of ms) to the latency.
     if (!ec) conn_.set_no_delay();
@@ -322,6 +322,7 @@ bool run_ws_benchmark(const bench_ws_params& p, bench_ws_result& r, std::string&
 
   // 1. Priming: every series exists before anyone subscribes.
   http_client http(p.host, p.http_port);
+  http.set_token(p.token);
   std::uint64_t baseline = 0;
   if (!processed_lines(http, baseline, error)) return false;
   quote_feed feed(p);
@@ -383,7 +384,7 @@ bool run_ws_benchmark(const bench_ws_params& p, bench_ws_result& r, std::string&
       t.closed.fetch_add(1);
     };
     c->ws = make_ws_client(ioc, std::move(h));
-    c->ws->connect(p.host, p.http_port, std::string(kStreamTarget));
+    c->ws->connect(p.host, p.http_port, std::string(kStreamTarget), p.token);
     for (auto& m : requests[i])
       c->ws->send(std::move(m));
   }

@@ -42,6 +42,7 @@ inline constexpr std::uint32_t kMaxSubscriptionsPerConnection = 256;
 
 struct bench_ws_params {
   std::string host;
+  std::string token;  // feed auth line and WebSocket Authorization, when not empty
   std::uint16_t ingest_port = 0;
   std::uint16_t http_port = 0;
   std::string measurement;

@@ -33,7 +33,10 @@ po::options_description global_options_description(global_options& globals) {
     ("host", po::value(&globals.host)->value_name("HOST")->default_value(globals.host),
        "tickring-server address (name or IP)")
     ("ingest-port", port_value(globals.ingest_port, "ingest-port"), "line-protocol TCP port")
-    ("http-port", port_value(globals.http_port, "http-port"), "HTTP port");
+    ("http-port", port_value(globals.http_port, "http-port"), "HTTP port")
+    // No default shown: --help must not print a secret taken from the environment.
+    ("token", po::value(&globals.token)->value_name("TOKEN"),
+       "token for a server with --auth-token-file (default: $TICKRING_TOKEN)");
   // clang-format on
   return d;
 }

@@ -34,6 +34,9 @@ struct global_options {
   std::string host{kDefaultHost};
   std::uint16_t ingest_port = kDefaultIngestPort;
   std::uint16_t http_port = kDefaultHttpPort;
+  // --token, else the TICKRING_TOKEN environment variable: sent with every request, feed
+  // connection and WebSocket upgrade (docs/auth.md). Empty: none.
+  std::string token;
 };
 
 // A bad command line; main prints "tickring <command>: <what>" and a pointer to --help.

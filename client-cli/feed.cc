@@ -138,7 +138,7 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
     return kExitFailure;
   }
   ingest_connection conn;
-  if (const auto ec = conn.connect(globals.host, globals.ingest_port)) {
+  if (const auto ec = conn.connect(globals.host, globals.ingest_port, globals.token)) {
     std::fprintf(stderr, "tickring feed: cannot connect to %s:%u: %s%s\n", globals.host.c_str(),
                  globals.ingest_port, ec.message().c_str(),
                  std::string(no_server_hint(ec)).c_str());
@@ -173,6 +173,13 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
   const double seconds =
       std::chrono::duration<double>((ok ? f.sent_at() : clock::now()) - start).count();
   meter.finish();
+  if (!f.replies().refusal().empty()) {
+    std::fprintf(stderr,
+                 "tickring feed: the server refused the connection, nothing was stored: %s "
+                 "(give --token or set TICKRING_TOKEN)\n",
+                 f.replies().refusal().c_str());
+    return kExitFailure;
+  }
   print_summary(f, seconds);
   if (!ok) {
     std::fprintf(stderr, "tickring feed: %s\n", f.error().c_str());

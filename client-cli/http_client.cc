@@ -42,6 +42,7 @@ struct http_client::impl {
   std::string host;
   std::uint16_t port;
   std::chrono::milliseconds timeout;
+  std::string authorization;  // "Bearer <token>", or empty
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
@@ -123,6 +124,10 @@ http_client::http_client(std::string host, std::uint16_t port, std::chrono::mill
 
 http_client::~http_client() = default;
 
+void http_client::set_token(std::string token) {
+  impl_->authorization = token.empty() ? std::string() : "Bearer " + token;
+}
+
 std::string http_client::base_url() const {
   const bool ipv6 = impl_->host.find(':') != std::string::npos;
   return ipv6 ? fmt::format("http://[{}]:{}", impl_->host, impl_->port)
@@ -141,6 +146,7 @@ std::error_code http_client::request(std::string_view method, std::string_view t
   http::request<http::string_body> req{verb, target, kHttpVersion};
   req.set(http::field::host, fmt::format("{}:{}", impl_->host, impl_->port));
   req.set(http::field::user_agent, "tickring/" TICKRING_VERSION);
+  if (!impl_->authorization.empty()) req.set(http::field::authorization, impl_->authorization);
   if (!body.empty()) {
     req.set(http::field::content_type, content_type.empty() ? "text/plain" : content_type);
     req.body() = std::string(body);

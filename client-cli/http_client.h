@@ -50,6 +50,8 @@ class http_client {
   [[nodiscard]] std::error_code request(std::string_view method, std::string_view target,
                                         std::string_view body, std::string_view content_type,
                                         http_response& out);
+  // Sends `Authorization: Bearer <token>` with every request from now on (empty: none).
+  void set_token(std::string token);
   // "http://127.0.0.1:8080", for messages.
   std::string base_url() const;
 

@@ -59,6 +59,7 @@ void reply_collector::on_line(std::string_view line) {
     suppressed_ += k;
   } else {
     ++other_lines_;
+    if (line.starts_with(kAuthRefusalPrefix) && refusal_.empty()) refusal_ = std::string(line);
   }
   if (shown_ < max_shown_) {
     ++shown_;
@@ -76,7 +77,8 @@ struct ingest_connection::impl {
 ingest_connection::ingest_connection() : impl_(std::make_unique<impl>()) {}
 ingest_connection::~ingest_connection() = default;
 
-std::error_code ingest_connection::connect(const std::string& host, std::uint16_t port) {
+std::error_code ingest_connection::connect(const std::string& host, std::uint16_t port,
+                                           std::string_view token) {
   boost::system::error_code ec;
   tcp::resolver resolver(impl_->ioc);
   const auto endpoints = resolver.resolve(host, std::to_string(port), ec);
@@ -95,7 +97,8 @@ std::error_code ingest_connection::connect(const std::string& host, std::uint16_
     impl_->ioc.run();
     return std::make_error_code(std::errc::timed_out);
   }
-  return ec;
+  if (ec || token.empty()) return ec;
+  return write_all("auth " + std::string(token) + "\n");
 }
 
 std::error_code ingest_connection::write_all(std::string_view data) {

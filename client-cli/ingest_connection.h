@@ -26,6 +26,9 @@ namespace tickring::cli {
 inline constexpr std::chrono::seconds kConnectTimeout{5};
 // A reply longer than this is kept truncated: the server's reasons are one short sentence.
 inline constexpr std::size_t kMaxReplyLineBytes = 4096;
+// How the server starts the one line it sends before closing a connection without a valid
+// `auth <token>` first line (docs/auth.md).
+inline constexpr std::string_view kAuthRefusalPrefix = "error: authentication";
 
 // Splits the server's replies into lines, counts them and hands each one to `show` until
 // `max_shown` have been shown (the rest are only counted).
@@ -45,6 +48,9 @@ class reply_collector {
   // Replies neither of the above (should not happen; shown like errors).
   std::uint64_t other_lines() const { return other_lines_; }
   std::uint64_t shown() const { return shown_; }
+  // The server's `error: authentication ...` line when it refused the connection (a missing
+  // or wrong token: nothing sent on it was stored), else "".
+  const std::string& refusal() const { return refusal_; }
   std::uint64_t not_shown() const { return not_shown_; }
 
  private:
@@ -58,6 +64,7 @@ class reply_collector {
   std::uint64_t suppressed_ = 0;
   std::uint64_t other_lines_ = 0;
   std::uint64_t not_shown_ = 0;
+  std::string refusal_;
 };
 
 class ingest_connection {
@@ -67,8 +74,10 @@ class ingest_connection {
   ingest_connection& operator=(const ingest_connection&) = delete;
   ~ingest_connection();
 
-  // Resolves `host` and connects, trying each address, within kConnectTimeout.
-  [[nodiscard]] std::error_code connect(const std::string& host, std::uint16_t port);
+  // Resolves `host` and connects, trying each address, within kConnectTimeout; then sends
+  // `auth <token>` as the first line when `token` is not empty (docs/auth.md).
+  [[nodiscard]] std::error_code connect(const std::string& host, std::uint16_t port,
+                                        std::string_view token = {});
   // Writes every byte of `data`; blocks while the server's receive window is full.
   [[nodiscard]] std::error_code write_all(std::string_view data);
   // Reads what the server has sent, waiting up to `wait` for the first byte (zero: only what

@@ -10,6 +10,7 @@
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/parsers.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <span>
 #include <sstream>
@@ -98,6 +99,7 @@ int usage_failure(const std::string& where, const std::string& what, const std::
 
 int dispatch(std::vector<std::string> args) {
   global_options globals;
+  if (const char* env = std::getenv("TICKRING_TOKEN")) globals.token = env;
   // Global options end at the first word that is not an option or an option's value.
   po::options_description global_parse = global_options_description(globals);
   global_parse.add_options()("help,h", "show this help")("version", "show the version");

@@ -33,6 +33,7 @@ std::string series_path(const std::string& series) {
 bool call(const global_options& g, std::string_view cmd, std::string_view method,
           const std::string& target, std::string_view body, std::string& out) {
   http_client http(g.host, g.http_port);
+  http.set_token(g.token);
   http_response r;
   if (auto ec = http.request(method, target, body, body.empty() ? "" : "application/json", r)) {
     std::fprintf(stderr, "tickring %s: %s\n", std::string(cmd).c_str(),

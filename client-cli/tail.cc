@@ -150,7 +150,7 @@ class tail_run {
       on_close(ec, reason, was_open);
     };
     ws_ = make_ws_client(ioc_, std::move(h));
-    ws_->connect(globals_.host, globals_.http_port, std::string(kStreamTarget));
+    ws_->connect(globals_.host, globals_.http_port, std::string(kStreamTarget), globals_.token);
     // What to ask for: the original request the first time, a resume after a disconnect.
     stream_subscription s = options_.subscription;
     resume_from_.reset();

@@ -35,9 +35,11 @@ class session final : public ws_client, public std::enable_shared_from_this<sess
         ws_(strand_),
         handlers_(std::move(handlers)) {}
 
-  void connect(std::string host, std::uint16_t port, std::string target) override {
+  void connect(std::string host, std::uint16_t port, std::string target,
+               std::string token) override {
     asio::post(strand_, [self = shared_from_this(), host = std::move(host), port,
-                         target = std::move(target)]() mutable {
+                         target = std::move(target), token = std::move(token)]() mutable {
+      if (!token.empty()) self->authorization_ = "Bearer " + token;
       self->started_ = true;
       if (self->closing_) return self->finish(asio::error::operation_aborted);
       self->host_header_ = fmt::format("{}:{}", host, port);
@@ -99,7 +101,10 @@ class session final : public ws_client, public std::enable_shared_from_this<sess
     t.keep_alive_pings = true;
     ws_.set_option(t);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(beast::http::field::user_agent, kUserAgent); }));
+        [authorization = authorization_](websocket::request_type& req) {
+          req.set(beast::http::field::user_agent, kUserAgent);
+          if (!authorization.empty()) req.set(beast::http::field::authorization, authorization);
+        }));
     ws_.read_message_max(kWsMaxMessageBytes);
     ws_.text(true);
     ws_.async_handshake(
@@ -209,6 +214,7 @@ class session final : public ws_client, public std::enable_shared_from_this<sess
   ws_handlers handlers_;
   std::string host_header_;
   std::string target_;
+  std::string authorization_;  // "Bearer <token>", or empty
   bool started_ = false;
   bool open_ = false;
   bool writing_ = false;

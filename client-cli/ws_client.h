@@ -58,8 +58,9 @@ struct ws_handlers {
 class ws_client {
  public:
   virtual ~ws_client() = default;
-  // REQUIRES: called once.
-  virtual void connect(std::string host, std::uint16_t port, std::string target) = 0;
+  // REQUIRES: called once. A non-empty `token` is sent as `Authorization: Bearer <token>`.
+  virtual void connect(std::string host, std::uint16_t port, std::string target,
+                       std::string token) = 0;
   virtual void send(std::string text) = 0;
   // Sends a normal close (1000) once the queued messages are written, or abandons a connection
   // still being made; on_close follows.

@@ -1,18 +1,8 @@
 #include "core/series_store.h"
 
 #include <bit>
-#include <functional>
 
 namespace tickring::core {
-namespace {
-
-std::size_t hash_of(std::string_view measurement, std::string_view symbol) {
-  const std::size_t h1 = std::hash<std::string_view>{}(measurement);
-  const std::size_t h2 = std::hash<std::string_view>{}(symbol);
-  return h1 ^ (h2 + 0x9E3779B97F4A7C15ULL + (h1 << 6) + (h1 >> 2));
-}
-
-}  // namespace
 
 std::string_view to_string(apply_error e) noexcept {
   switch (e) {
@@ -32,8 +22,9 @@ std::string_view to_string(apply_error e) noexcept {
   return "unknown";
 }
 
-series_store::series_store(series_store_limits limits)
+series_store::series_store(series_store_limits limits, hash_key key)
     : limits_(limits),
+      key_(key),
       // At most half full, so that probe sequences stay short.
       mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
       table_(new std::atomic<series*>[mask_ + 1]),
@@ -54,7 +45,7 @@ series* series_store::find_mutable(std::string_view measurement, std::string_vie
 }
 
 const series* series_store::find(std::string_view measurement, std::string_view symbol) const {
-  return find_mutable(measurement, symbol, hash_of(measurement, symbol));
+  return find_mutable(measurement, symbol, slot_hash(measurement, symbol));
 }
 
 series* series_store::create(const point_input& p, std::size_t hash, apply_result& r) {
@@ -87,7 +78,7 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
 
 apply_result series_store::apply(const point_input& p) {
   apply_result r;
-  const std::size_t hash = hash_of(p.measurement, p.symbol);
+  const std::size_t hash = slot_hash(p.measurement, p.symbol);
   series* s = find_mutable(p.measurement, p.symbol, hash);
   if (s == nullptr) {
     s = create(p, hash, r);

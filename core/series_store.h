@@ -17,6 +17,10 @@
 // Retention (writer, after each insert, O(1) per evicted point): at most max_points per
 // series, and no point older than max_age before the newest point ever put into the series.
 //
+// The table's hash is SipHash-1-3 keyed per store (core/keyed_hash.h; by default a random key
+// drawn at construction): clients name series, and with an unkeyed hash they could choose
+// names that all land in one probe run and make every lookup walk them.
+//
 // Cost: find O(1) expected (hash + a few probes); apply O(fields) + the ring's put.
 #pragma once
 
@@ -30,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/keyed_hash.h"
 #include "core/series.h"
 
 namespace tickring::core {
@@ -93,7 +98,7 @@ struct remove_result {
 
 class series_store {
  public:
-  explicit series_store(series_store_limits limits = {});
+  explicit series_store(series_store_limits limits = {}, hash_key key = hash_key::random());
   ~series_store();
   series_store(const series_store&) = delete;
   series_store& operator=(const series_store&) = delete;
@@ -105,6 +110,10 @@ class series_store {
   const series& series_at(std::size_t i) const { return *list_[i].load(std::memory_order_acquire); }
   std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
   const series_store_limits& limits() const { return limits_; }
+  // The table hash of a name (the slot is hash & (table size - 1)); tests and diagnostics.
+  std::size_t slot_hash(std::string_view measurement, std::string_view symbol) const noexcept {
+    return static_cast<std::size_t>(siphash_pair(key_, measurement, symbol));
+  }
 
   // ---- writer only ----
   apply_result apply(const point_input& p);
@@ -118,6 +127,7 @@ class series_store {
   std::size_t enforce_retention(series& s);
 
   series_store_limits limits_;
+  hash_key key_;
   std::size_t mask_;
   std::unique_ptr<std::atomic<series*>[]> table_;
   std::unique_ptr<std::atomic<series*>[]> list_;

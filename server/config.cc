@@ -50,14 +50,20 @@ endpoint_spec parse_endpoint(const std::string& text) {
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
+  const bool every_interface = host.empty();
+  if (every_interface) host = "::";
   unsigned port = 0;
   const std::string p = text.substr(colon + 1);
   const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
   if (ec != std::errc() || end != p.data() + p.size() || port > 65535) {
     throw std::invalid_argument("invalid port in '" + text + "'");
   }
-  return {host, static_cast<std::uint16_t>(port)};
+  return {host, static_cast<std::uint16_t>(port), every_interface};
+}
+
+std::string to_string(const endpoint_spec& e) {
+  return e.host.find(':') == std::string::npos ? e.host + ":" + std::to_string(e.port)
+                                               : "[" + e.host + "]:" + std::to_string(e.port);
 }
 
 std::optional<server_config> parse_config(int argc, char** argv) {
@@ -134,6 +140,12 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "with --data-dir: size at which the journal starts a new segment file")
     ("journal-repair", po::bool_switch(&c.journal.repair),
        "with --data-dir: truncate the journal at a corrupt record instead of refusing to start (what follows it is lost)")
+    ("auth-token-file", po::value(&c.auth_token_file)->value_name("FILE"),
+       "writes (feed, /write, DELETE, window PUT/DELETE) need one of the tokens in FILE (one per line; SIGHUP reloads it)")
+    ("auth-reads", po::bool_switch(&c.auth_reads),
+       "with --auth-token-file: every request needs a token too, except /health and /ping")
+    ("insecure-no-auth", po::bool_switch(&c.insecure_no_auth),
+       "allow --http/--ingest beyond loopback without --auth-token-file: anyone who can connect may write")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error, off")
     ("demo", po::bool_switch(&c.demo), "run a built-in synthetic quote feed")
     ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate), "demo feed: quotes per second")
@@ -170,11 +182,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     throw std::invalid_argument(e.what());
   }
   if (vm.count("help") != 0) {
-    std::cout
-        << opts << "\nExamples:\n"
-        << "  tickring-server --demo                 # synthetic quotes; try curl "
-           "localhost:8080/v1/series\n"
-        << "  tickring-server --http 0.0.0.0:8080 --retention 1d --max-points-per-series 5000000\n";
+    std::cout << opts << "\nExamples:\n"
+              << "  tickring-server --demo                 # synthetic quotes; try curl "
+                 "localhost:8080/v1/series\n"
+              << "  tickring-server --http :8080 --auth-token-file tokens --retention 1d\n";
     return std::nullopt;
   }
   if (vm.count("version") != 0) {
@@ -220,6 +231,12 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (c.max_header_bytes < kMinHeaderBytes || c.max_header_bytes > kMaxHeaderBytesLimit) {
     throw std::invalid_argument("--max-header must be from " + std::to_string(kMinHeaderBytes) +
                                 " to " + std::to_string(kMaxHeaderBytesLimit) + " bytes");
+  }
+  if (c.auth_reads && c.auth_token_file.empty())
+    throw std::invalid_argument("--auth-reads needs --auth-token-file");
+  if (c.insecure_no_auth && !c.auth_token_file.empty()) {
+    throw std::invalid_argument(
+        "--insecure-no-auth and --auth-token-file contradict each other; give one");
   }
   if (ws_policy == "conflate") {
     c.stream.policy = stream::slow_policy::conflate;

@@ -18,7 +18,12 @@ namespace tickring::server {
 struct endpoint_spec {
   std::string host;
   std::uint16_t port;
+  // Written ":port": every interface, IPv4 and IPv6 (a dual-stack "::" socket, or "0.0.0.0"
+  // where the kernel has no IPv6).
+  bool every_interface = false;
 };
+// "127.0.0.1:8080", "[::1]:8080", for messages.
+std::string to_string(const endpoint_spec& e);
 
 // Limits with their reasons; each is a flag.
 // InfluxDB's default max body for /write is 25 MB; clients batch up to ~5000 points (~500 KB).
@@ -79,6 +84,11 @@ struct server_config {
   journal::journal_options journal;  // --data-dir (off when empty), --fsync, --journal-*
   // Tests only (hidden from --help): /v1/window honours a client's `time` parameter.
   bool test_clock = false;
+  // docs/auth.md: tokens for writes (empty: none), also for reads, and the explicit opt-out of
+  // the refusal to listen beyond loopback without tokens.
+  std::string auth_token_file;
+  bool auth_reads = false;
+  bool insecure_no_auth = false;
   std::string log_level = "info";
   bool demo = false;
   double demo_rate = 1000;  // quotes per second, all symbols together
@@ -93,7 +103,7 @@ std::optional<server_config> parse_config(int argc, char** argv);
 // std::invalid_argument on a bad number or unit, and on a value past int64 nanoseconds
 // (about 292 years) rather than wrapping.
 std::chrono::nanoseconds parse_duration(const std::string& text);
-// "host:port", "[::1]:port" or ":port" (all interfaces).
+// "host:port", "[::1]:port" or ":port" (every interface, IPv4 and IPv6: host "::").
 endpoint_spec parse_endpoint(const std::string& text);
 
 }  // namespace tickring::server

@@ -31,7 +31,18 @@ bool is_resource_exhaustion(const boost::system::error_code& ec);
 void fit_descriptor_limit(server_config& config);
 
 // Opens, binds (SO_REUSEADDR) and listens on `where`. `what` names the listener in errors.
+// An unspecified IPv6 address ("::", and ":port") takes IPv4 connections too (IPV6_V6ONLY
+// off); ":port" falls back to 0.0.0.0, with a warning, where the kernel has no IPv6.
 void open_listener(boost::asio::ip::tcp::acceptor& acceptor, const endpoint_spec& where,
                    std::string_view what);
+
+// True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104; false for anything else, a host name
+// included.
+bool is_loopback_address(const std::string& host);
+
+// Start-up (docs/auth.md): refuses, with std::runtime_error naming the address, the flag and
+// the ways out, to listen for HTTP or the feed beyond loopback when writes need no token,
+// unless --insecure-no-auth says so (then it warns).
+void check_exposure(const server_config& config, bool writes_need_token);
 
 }  // namespace tickring::server

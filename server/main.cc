@@ -1,8 +1,9 @@
 // tickring-server: wires the parts together (DESIGN.md §1).
 //   ingest thread: one io_context, one thread (ingest.h) — the only writer;
 //   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
-//   SIGINT/SIGTERM: stop accepting, apply what was received, answer in-flight requests,
-//   exit 0 within kShutdownGrace.
+//   SIGINT/SIGTERM: stop accepting (the HTTP backlog is still served), apply what the feeds
+//   delivered, answer every request received (writes are applied first), then stop the
+//   ingest thread, then the workers; exit 0 within kShutdownGrace.
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,10 +12,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/http/listener.h"
 #include "server/http/router.h"
@@ -55,9 +58,13 @@ void stop_logging() {
   spdlog::shutdown();
 }
 
-// Polls until every HTTP connection is gone or the grace period is over, then stops workers.
+// Polls until every HTTP connection is gone (each answered what it had sent) or the grace
+// period is over; then stops the ingest thread (it runs every write handed to it first, and
+// refuses later ones with 503) and last the workers. Joining the ingest thread here blocks one
+// worker, but no connection is left to serve by then.
 void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
-                         asio::io_context& ioc, std::chrono::steady_clock::time_point deadline) {
+                         server::ingest_service& ingest, asio::io_context& ioc,
+                         std::chrono::steady_clock::time_point deadline) {
   timer.expires_after(std::chrono::milliseconds(20));
   timer.async_wait([&, deadline](const boost::system::error_code&) {
     if (http.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -65,10 +72,11 @@ void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
         spdlog::warn("shutdown: closing {} connections after the grace period",
                      http.open_connections());
       }
+      ingest.stop();
       ioc.stop();
       return;
     }
-    finish_when_drained(timer, http, ioc, deadline);
+    finish_when_drained(timer, http, ingest, ioc, deadline);
   });
 }
 
@@ -77,9 +85,11 @@ int run(const server::server_config& config) {
   // strands of it.
   asio::io_context workers(static_cast<int>(config.workers));
   core::series_store store(config.store);
+  server::token_auth auth(config.auth_token_file, config.auth_reads);
+  server::check_exposure(config, auth.enabled());
   // Before the ingest service, which hands it changes until it is destroyed.
   std::unique_ptr<server::journal::journal> journal;
-  server::ingest_service ingest(store, config);
+  server::ingest_service ingest(store, config, auth);
   server::stream::hub hub(store, config.stream.replay, config.stream.replay_bytes);
   ingest.add_sink(&hub);
   if (!config.journal.dir.empty()) {
@@ -94,29 +104,52 @@ int run(const server::server_config& config) {
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window, &streams, journal.get()});
+  server::router routes({store, ingest, config, metrics, window, &streams, auth, journal.get()});
   server::http_listener http(workers, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
   // line means "started", and nothing after it can fail for lack of descriptors.
   asio::signal_set signals(workers, SIGINT, SIGTERM);
+  // SIGHUP re-reads the token file (rotation without losing the in-memory store).
+  asio::signal_set reload_signal(workers);
+  if (auth.enabled()) reload_signal.add(SIGHUP);
   asio::steady_timer drain_timer(workers);
   ingest.start();
   http.start();
-  std::printf("tickring-server listening http=%s:%u ingest=%s:%u\n", config.http.host.c_str(),
-              http.port(), config.ingest.host.c_str(), ingest.port());
+  const std::string http_at = server::to_string({config.http.host, http.port()});
+  const std::string ingest_at = server::to_string({config.ingest.host, ingest.port()});
+  std::printf("tickring-server listening http=%s ingest=%s\n", http_at.c_str(), ingest_at.c_str());
   std::fflush(stdout);
-  spdlog::info("HTTP on http://{}:{}/, line protocol on tcp://{}:{}, {} workers{}",
-               config.http.host, http.port(), config.ingest.host, ingest.port(), config.workers,
-               config.demo ? ", demo feed on" : "");
+  spdlog::info("HTTP on http://{}/, line protocol on tcp://{}, {} workers{}{}", http_at, ingest_at,
+               config.workers, config.demo ? ", demo feed on" : "",
+               auth.enabled() ? (auth.reads_need_token() ? ", tokens for every request"
+                                                         : ", tokens for writes")
+                              : "");
+
+  std::function<void()> wait_for_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::size_t count = 0;
+      const std::string error = auth.reload(count);
+      if (error.empty()) {
+        spdlog::info("SIGHUP: {} tokens from {}", count, auth.path());
+      } else {
+        spdlog::error("SIGHUP: {}; the previous {} tokens stay valid", error, count);
+      }
+      wait_for_reload();
+    });
+  };
+  if (auth.enabled()) wait_for_reload();
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    boost::system::error_code ignored;
+    reload_signal.cancel(ignored);
     http.stop();
     streams.close_all();
-    ingest.stop();
-    finish_when_drained(drain_timer, http, workers,
+    ingest.stop_feeds();
+    finish_when_drained(drain_timer, http, ingest, workers,
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
   });
 
@@ -141,10 +174,12 @@ int run(const server::server_config& config) {
   work();
   for (auto& t : threads)
     t.join();
-  ingest.stop();
+  ingest.stop();  // already stopped unless a worker threw out of run() at the very end
   if (journal) journal->stop();
-  spdlog::info("stopped: {} lines accepted, {} rejected", ingest.counters().lines_accepted.load(),
-               ingest.counters().lines_rejected.load());
+  const auto& counters = ingest.counters();
+  spdlog::info("stopped: {} lines accepted ({} over HTTP), {} rejected, {} points removed",
+               counters.lines_accepted.load(), counters.http_lines_accepted.load(),
+               counters.lines_rejected.load(), counters.points_removed.load());
   stop_logging();
   return 0;
 }

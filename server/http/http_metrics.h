@@ -37,8 +37,8 @@ enum class route_id : std::uint8_t {
 std::string_view to_string(route_id r) noexcept;
 
 // Status codes counted one by one; anything else is counted as "other".
-inline constexpr std::array<unsigned, 11> kCountedStatus = {200, 204, 400, 404, 405, 413,
-                                                            415, 429, 500, 503, 0};
+inline constexpr std::array<unsigned, 12> kCountedStatus = {200, 204, 400, 401, 404, 405,
+                                                            413, 415, 429, 500, 503, 0};
 // Histogram upper bounds in seconds: 25 µs .. 1 s, for a server whose reads take microseconds.
 inline constexpr std::array<double, 13> kLatencyBuckets = {
     25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 250e-3, 1.0};

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -28,6 +29,9 @@ constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kLingerChunk = 4096;
 constexpr const char* kServerName = "tickring/0.1";
 constexpr std::string_view kStreamPath = "/v1/stream";
+// During shutdown, how long a connection that has not sent its first request may take to send
+// it: its client connected before the stop and is sending now; well within kShutdownGrace.
+constexpr std::chrono::seconds kStopReadTimeout{1};
 
 http_method method_of(http::verb v) {
   switch (v) {
@@ -62,31 +66,46 @@ class http_session final : public http_session_base,
  public:
   http_session(tcp::socket&& socket, std::shared_ptr<http_shared> shared)
       : stream_(std::move(socket)),
+        stop_timer_(stream_.get_executor()),
         server_(std::move(shared)),
         slot_(std::make_shared<connection_slot>(server_->open)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
-  // Shutdown: close now if waiting for a request; otherwise close after the current reply.
+  // Shutdown (http_session.h): answer what arrived, give a connection yet to send its first
+  // request kStopReadTimeout, close any other waiting connection now.
   void close_when_idle() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
-      }
+      if (!self->idle_) return;  // inside a request: send() answers without keep-alive
+      beast::error_code ec;
+      if (self->stream_.socket().available(ec) != 0 || self->buffer_.size() != 0) return;
+      if (self->served_) return self->close_now();
+      self->stop_timer_.expires_after(kStopReadTimeout);
+      self->stop_timer_.async_wait([self](const boost::system::error_code& e) {
+        if (!e && self->idle_) self->close_now();
+      });
     });
   }
 
  private:
+  void close_now() {
+    stop_timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
   void do_read() {
-    if (server_->stopping.load(std::memory_order_relaxed)) return do_close();
+    const bool stopping = server_->stopping.load(std::memory_order_relaxed);
+    if (stopping && served_) return do_close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->config.max_header_bytes));
     parser_->body_limit(server_->config.max_body_bytes);
     idle_ = true;
-    stream_.expires_after(server_->config.header_timeout);
+    stream_.expires_after(stopping ? std::min<std::chrono::steady_clock::duration>(
+                                         server_->config.header_timeout, kStopReadTimeout)
+                                   : server_->config.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -130,6 +149,14 @@ class http_session final : public http_session_base,
     stream_.expires_never();
     if (beast::websocket::is_upgrade(parser_->get()) && server_->streams != nullptr &&
         parser_->get().target().substr(0, parser_->get().target().find('?')) == kStreamPath) {
+      // The upgrade is a read: with --auth-reads it needs a token like any other.
+      if (auto denied =
+              server_->routes.refuse_unauthorized(http_method::get, parser_->get().target(),
+                                                  parser_->get()[http::field::authorization])) {
+        route_ = route_id::stream;
+        head_ = false;
+        return send(std::move(*denied), false);
+      }
       // The WebSocket session takes the socket and the request; this session ends here.
       stream::start_ws_session(stream_.release_socket(), parser_->release(), *server_->streams,
                                slot_);
@@ -138,9 +165,12 @@ class http_session final : public http_session_base,
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
-    const http_request_view view{method_of(req.method()), req.target(), req.body(),
+    const http_request_view view{method_of(req.method()),
+                                 req.target(),
+                                 req.body(),
                                  req[http::field::content_type],
-                                 req[http::field::content_encoding]};
+                                 req[http::field::content_encoding],
+                                 req[http::field::authorization]};
     auto self = shared_from_this();
     started_ = std::chrono::steady_clock::now();
     // A handler may answer before handle() returns (the common, synchronous case): hold
@@ -181,6 +211,7 @@ class http_session final : public http_session_base,
   }
 
   void send(http_reply reply, bool keep_alive) {
+    served_ = true;
     if (server_->stopping.load(std::memory_order_relaxed)) keep_alive = false;
     server_->routes.metrics().record(
         route_, reply.status,
@@ -192,7 +223,7 @@ class http_session final : public http_session_base,
     res->set(http::field::server, kServerName);
     res->set(http::field::content_type, reply.content_type);
     for (auto& [k, v] : reply.headers)
-      res->set(k, v);
+      res->insert(k, v);  // insert: a header may come twice (WWW-Authenticate)
     res->keep_alive(keep_alive);
     if (head_) {
       res->content_length(reply.body.size());
@@ -210,6 +241,7 @@ class http_session final : public http_session_base,
   }
 
   void do_close() {
+    stop_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return stream_.close();
@@ -227,6 +259,7 @@ class http_session final : public http_session_base,
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer stop_timer_;  // shutdown: the last chance of a connection yet to send
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_shared> server_;
@@ -240,6 +273,7 @@ class http_session final : public http_session_base,
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool head_ = false;
   bool idle_ = true;
+  bool served_ = false;  // an answer was sent on this connection
 };
 
 }  // namespace

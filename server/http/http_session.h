@@ -7,8 +7,11 @@
 // the body is read), header timeout (slow loris and idle keep-alive), body and write timeouts.
 // Faults: an exception out of the router is logged and answered 500; exactly one reply is
 // written per request (a later one from the same request is dropped).
-// Shutdown: close_when_idle() closes a connection waiting for a request at once and lets one
-// inside a request answer it (without keep-alive) first.
+// Shutdown: close_when_idle() lets a connection inside a request, or whose request bytes have
+// arrived, answer it (without keep-alive); a connection that has not sent its first request
+// yet (just accepted, e.g. from the backlog) gets kStopReadTimeout to send it; any other
+// waiting connection is closed at once. A request that arrives after that close is the
+// ordinary keep-alive race (the client sees the connection closed before its request).
 #pragma once
 
 #include <atomic>

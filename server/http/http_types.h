@@ -20,6 +20,7 @@ struct http_request_view {
   std::string_view body;
   std::string_view content_type;
   std::string_view content_encoding;  // empty when absent
+  std::string_view authorization;     // the Authorization header; empty when absent
 };
 
 struct http_reply {

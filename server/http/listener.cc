@@ -28,6 +28,8 @@ struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
         acceptor(asio::make_strand(i)),
         backoff(acceptor.get_executor()) {}
   void do_accept();
+  // On the acceptor's strand: a session for `socket`, or a short 503 past --max-connections.
+  void start_session(tcp::socket socket);
 
   asio::io_context& ioc;
   std::shared_ptr<http_shared> shared;
@@ -51,38 +53,39 @@ void http_listener::impl::do_accept() {
             if (!e && self->acceptor.is_open()) self->do_accept();
           });
         }
-        if (self->shared->open.load(std::memory_order_relaxed) >=
-            self->shared->config.max_connections) {
-          // Over the limit: a short 503 written synchronously (it fits any socket buffer).
-          static const std::string busy = [] {
-            const std::string body =
-                protocol::json_error(503, "too many connections; try again later");
-            return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                   "Connection: close\r\nContent-Length: " +
-                   std::to_string(body.size()) + "\r\n\r\n" + body;
-          }();
-          boost::system::error_code ignored;
-          asio::write(socket, asio::buffer(busy), ignored);
-          socket.shutdown(tcp::socket::shutdown_send, ignored);
-          // Read what the client already sent: closing with unread bytes sends RST, which
-          // can destroy the 503 before the client reads it. Only what is there now: a
-          // refused connection is not held.
-          std::array<char, 4096> sink{};
-          socket.non_blocking(true, ignored);
-          for (int i = 0; i < 4 && !ignored; ++i) {
-            if (socket.read_some(asio::buffer(sink), ignored) == 0) break;
-          }
-          return self->do_accept();
-        }
-        socket.set_option(tcp::no_delay(true), ec);
-        auto session = start_http_session(std::move(socket), self->shared);
-        {
-          std::lock_guard lock(self->sessions_mutex);
-          std::erase_if(self->sessions, [](const auto& w) { return w.expired(); });
-          self->sessions.push_back(session);
-        }
+        self->start_session(std::move(socket));
         self->do_accept();
       });
+}
+
+void http_listener::impl::start_session(tcp::socket socket) {
+  if (shared->open.load(std::memory_order_relaxed) >= shared->config.max_connections) {
+    // Over the limit: a short 503 written synchronously (it fits any socket buffer).
+    static const std::string busy = [] {
+      const std::string body = protocol::json_error(503, "too many connections; try again later");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Connection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    boost::system::error_code ignored;
+    asio::write(socket, asio::buffer(busy), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    // Read what the client already sent: closing with unread bytes sends RST, which can
+    // destroy the 503 before the client reads it. Only what is there now: a refused
+    // connection is not held.
+    std::array<char, 4096> sink{};
+    socket.non_blocking(true, ignored);
+    for (int i = 0; i < 4 && !ignored; ++i) {
+      if (socket.read_some(asio::buffer(sink), ignored) == 0) break;
+    }
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto session = start_http_session(std::move(socket), shared);
+  std::lock_guard lock(sessions_mutex);
+  std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+  sessions.push_back(session);
 }
 
 http_listener::http_listener(asio::io_context& ioc, const server_config& config, const router& r,
@@ -99,6 +102,16 @@ void http_listener::start() {
 void http_listener::stop() {
   impl_->shared->stopping.store(true);
   asio::dispatch(impl_->acceptor.get_executor(), [self = impl_] {
+    // Connections the kernel completed before the stop wait in the backlog, and their clients
+    // have sent, or are sending, a request: closing the listener over them would reset them.
+    // Each gets a session that answers one request (without keep-alive) instead.
+    boost::system::error_code ec;
+    self->acceptor.non_blocking(true, ec);
+    while (!ec && self->acceptor.is_open()) {
+      tcp::socket socket(asio::make_strand(self->ioc));
+      self->acceptor.accept(socket, ec);
+      if (!ec) self->start_session(std::move(socket));
+    }
     boost::system::error_code ignored;
     self->acceptor.close(ignored);
     self->backoff.cancel();

@@ -5,8 +5,9 @@
 // Limits: --max-connections counts HTTP and WebSocket connections together; past it a new
 // connection gets a short 503 and is closed. When accept fails for lack of descriptors or
 // memory, the loop waits kAcceptBackoff (listen.h) before the next try instead of spinning.
-// Shutdown: stop() (any thread) closes the listener, closes idle connections and lets a
-// connection inside a request answer it (without keep-alive) before closing; WebSocket
+// Shutdown: stop() (any thread) serves the connections waiting in the listen backlog (one
+// request each), closes the listener, and lets every connection answer the request it is in
+// or whose bytes have arrived (without keep-alive) before closing (http_session.h); WebSocket
 // sessions are closed by the stream (1001).
 #pragma once
 

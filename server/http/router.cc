@@ -5,6 +5,7 @@
 #include "core/epoch.h"
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
+#include "server/http/http_auth.h"
 #include "server/http/routes_influxql.h"
 #include "server/http/routes_series.h"
 #include "server/http/routes_ticks.h"
@@ -133,6 +134,13 @@ http_reply metrics_page(const route_context& ctx) {
   counter("tickring_feed_error_lines_suppressed_total",
           "Error lines not sent (rate limit or slow reader).",
           c.error_lines_suppressed.load(std::memory_order_relaxed));
+  r.body +=
+      "# HELP tickring_auth_failures_total Requests and feed connections refused for a missing "
+      "or wrong token.\n# TYPE tickring_auth_failures_total counter\n";
+  fmt::format_to(o, "tickring_auth_failures_total{{listener=\"http\"}} {}\n",
+                 ctx.auth.http_refused.load(std::memory_order_relaxed));
+  fmt::format_to(o, "tickring_auth_failures_total{{listener=\"feed\"}} {}\n",
+                 ctx.auth.feed_refused.load(std::memory_order_relaxed));
   gauge("tickring_series", "Series stored.", n);
   gauge("tickring_points", "Points stored.", points);
   gauge("tickring_ring_bytes", "Bytes allocated to the series rings.", bytes);
@@ -323,6 +331,14 @@ http_reply error_reply(unsigned status, std::string_view message) {
   return r;
 }
 
+std::optional<http_reply> router::refuse_unauthorized(http_method method, std::string_view target,
+                                                      std::string_view authorization) const {
+  if (!ctx_.auth.enabled()) return std::nullopt;
+  const auto parsed = protocol::parse_target(target);
+  if (!parsed) return error_reply(400, "malformed request target (bad percent-encoding?)");
+  return server::refuse_unauthorized(ctx_.auth, method, *parsed, authorization);
+}
+
 http_reply method_not_allowed(std::string_view allow) {
   http_reply r = error_reply(405, "method not allowed; use " + std::string(allow));
   r.headers.emplace_back("Allow", std::string(allow));
@@ -333,6 +349,11 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
   const auto target = protocol::parse_target(req.target);
   if (!target) {
     respond(error_reply(400, "malformed request target (bad percent-encoding?)"));
+    return route_id::not_found;
+  }
+  if (auto denied =
+          server::refuse_unauthorized(ctx_.auth, req.method, *target, req.authorization)) {
+    respond(std::move(*denied));
     return route_id::not_found;
   }
   const auto& seg = target->segments;

@@ -4,16 +4,19 @@
 //
 // Errors are JSON {"error":{"code":..,"message":..}}: 400 names the bad parameter, 404 an
 // unknown route or series, 405 a known route with the wrong method, 413 an answer past
-// --max-answer-bytes, 415 a compressed /write body. handle() may throw (out of memory): the
+// --max-answer-bytes, 415 a compressed /write body, 401 a request without a valid token
+// where one is needed (http_auth.h). handle() may throw (out of memory): the
 // session answers 500 and keeps serving.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "core/series_store.h"
 #include "core/window_store.h"
 #include "protocol/query_string.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_types.h"
@@ -29,6 +32,7 @@ struct route_context {
   http_metrics& metrics;
   core::window_store& window;
   const stream::stream_context* streams;      // for /metrics; may be nullptr
+  const token_auth& auth;
   const journal::journal* journal = nullptr;  // --data-dir; for /health and /metrics
 };
 
@@ -49,6 +53,9 @@ class router {
   // Answers through `respond` (now or later) and returns the route, for metrics.
   route_id handle(const http_request_view& req, const responder& respond) const;
   http_metrics& metrics() const { return ctx_.metrics; }
+  // For a request the router does not see (the WebSocket upgrade): the 401 to send, if any.
+  std::optional<http_reply> refuse_unauthorized(http_method method, std::string_view target,
+                                                std::string_view authorization) const;
 
  private:
   route_context ctx_;

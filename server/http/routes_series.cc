@@ -212,15 +212,17 @@ void point_at(const route_args& a, const responder& respond) {
     return respond(one_point(*a.series, *q, p));
   }
   const time_ns when = *t;
-  a.ctx.ingest.submit_remove(a.series, when, [respond, when](remove_outcome out) {
-    // 507 Insufficient Storage: the journal cannot take the change (disk full, I/O error).
-    if (!out.journal_error.empty()) return respond(error_reply(507, out.journal_error));
-    if (!out.seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
-    http_reply r;
-    r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
-             ",\"seq\":" + std::to_string(*out.seq) + "}";
-    respond(std::move(r));
-  });
+  const bool queued =
+      a.ctx.ingest.submit_remove(a.series, when, [respond, when](remove_outcome out) {
+        // 507 Insufficient Storage: the journal cannot take the change (disk full, I/O error).
+        if (!out.journal_error.empty()) return respond(error_reply(507, out.journal_error));
+        if (!out.seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
+        http_reply r;
+        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
+                 ",\"seq\":" + std::to_string(*out.seq) + "}";
+        respond(std::move(r));
+      });
+  if (!queued) respond(error_reply(503, "the server is stopping; nothing was deleted"));
 }
 
 }  // namespace tickring::server

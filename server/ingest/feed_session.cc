@@ -10,12 +10,15 @@ namespace tickring::server {
 namespace asio = boost::asio;
 
 feed_session::feed_session(asio::ip::tcp::socket socket, line_applier& applier,
-                           ingest_counters& counters, std::chrono::nanoseconds idle_timeout)
+                           ingest_counters& counters, std::chrono::nanoseconds idle_timeout,
+                           const token_auth& auth)
     : socket_(std::move(socket)),
       idle_timer_(socket_.get_executor()),
       idle_timeout_(idle_timeout),
       applier_(applier),
       counters_(counters),
+      auth_(auth),
+      authed_(!auth.enabled()),
       lines_(protocol::kMaxLineBytes, kFeedReadChunk) {
   bump(counters_.feed_connections_open);
   bump(counters_.feed_connections_total);
@@ -28,7 +31,7 @@ feed_session::~feed_session() {
 }
 
 void feed_session::start() {
-  arm_idle_timer(idle_timeout_);
+  arm_idle_timer(authed_ ? idle_timeout_ : std::chrono::nanoseconds(kFeedAuthTimeout));
   do_read();
 }
 
@@ -36,6 +39,18 @@ void feed_session::arm_idle_timer(std::chrono::steady_clock::duration after) {
   idle_timer_.expires_after(after);
   idle_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->closed_) return;
+    if (self->refused_) {
+      const auto left = self->refused_at_ + kRefusedLinger - std::chrono::steady_clock::now();
+      if (left > std::chrono::steady_clock::duration::zero()) return self->arm_idle_timer(left);
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);  // the pending read ends the session
+      return;
+    }
+    if (!self->authed_) {
+      self->refuse("authentication required: no 'auth <token>' line within " +
+                   std::to_string(kFeedAuthTimeout.count()) + " s");
+      return;
+    }
     const auto idle = std::chrono::steady_clock::now() - self->last_read_;
     if (idle < self->idle_timeout_) return self->arm_idle_timer(self->idle_timeout_ - idle);
     spdlog::info("feed connection idle for {} s: closed (--feed-idle-timeout)",
@@ -58,6 +73,10 @@ void feed_session::do_read() {
 void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
   last_read_ = std::chrono::steady_clock::now();
   bump(counters_.bytes_received, n);
+  if (draining_) {
+    process(n, false);
+    return finish_drain();
+  }
   process(n, static_cast<bool>(ec));
   if (ec) {
     if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
@@ -93,15 +112,56 @@ void feed_session::process(std::size_t n, bool at_eof) {
   lines_.commit(
       n, at_eof,
       [&](std::string_view line) {
+        if (refused_) return;
+        if (first_line_ && take_first_line(line)) return;
         ++line_number_;
         if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
       },
       [&] {
+        if (refused_) return;
         ++line_number_;
         applier_.count_rejected(reject_reason::line_too_long);
         reject(line_number_, fmt::format("line longer than {} bytes; skipped to the next newline",
                                          protocol::kMaxLineBytes));
       });
+}
+
+bool feed_session::take_first_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.remove_suffix(1);
+  if (line.empty()) return false;  // a keep-alive: still waiting for the first line
+  first_line_ = false;
+  constexpr std::string_view kAuth = "auth ";
+  const bool is_auth = line.starts_with(kAuth);
+  std::string_view token = is_auth ? line.substr(kAuth.size()) : std::string_view{};
+  while (!token.empty() && token.front() == ' ')
+    token.remove_prefix(1);
+  if (auth_.enabled()) {
+    if (is_auth && auth_.accepts(token)) {
+      authed_ = true;
+      return true;
+    }
+    refuse(is_auth ? "authentication failed: invalid token"
+                   : "authentication required: the first line must be 'auth <token>'");
+    return true;
+  }
+  // Line protocol needs '=' between a field and its value: `auth <word>` without one (or
+  // with only base64 padding at its end) is never a point.
+  const auto eq = token.find('=');
+  return is_auth && !token.empty() && token.find(' ') == std::string_view::npos &&
+         (eq == std::string_view::npos ||
+          token.find_first_not_of('=', eq) == std::string_view::npos);
+}
+
+void feed_session::refuse(std::string_view why) {
+  refused_ = true;
+  refused_at_ = std::chrono::steady_clock::now();
+  auth_.feed_refused.fetch_add(1, std::memory_order_relaxed);
+  spdlog::debug("feed connection refused: {}", why);
+  fmt::format_to(std::back_inserter(pending_), "error: {}\n", why);
+  half_close_ = true;
+  flush();
+  arm_idle_timer(kRefusedLinger);
 }
 
 void feed_session::reject(std::size_t line_number, std::string_view reason) {
@@ -149,11 +209,21 @@ void feed_session::flush() {
                         boost::system::error_code ignored;
                         self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                         self->socket_.close(ignored);
+                      } else if (self->half_close_) {
+                        boost::system::error_code ignored;
+                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                       }
                     });
 }
 
 void feed_session::drain_and_close() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);  // the pending read completes now, with or without bytes
+}
+
+void feed_session::finish_drain() {
   if (closed_) return;
   // Only what the kernel holds now: a client that keeps sending must not keep shutdown going.
   boost::system::error_code ec;

@@ -13,6 +13,14 @@
 // - A connection that sends nothing for `idle_timeout` is closed (--feed-idle-timeout). The
 //   timer is not re-armed per read: when it fires it checks the time of the last read and
 //   waits for the rest, so a busy connection costs one clock read per chunk.
+// - Authentication (docs/auth.md): with --auth-token-file the first line must be
+//   `auth <token>`; it is not counted in line numbers and nothing is applied before it. A
+//   missing or wrong token, or none within kFeedAuthTimeout, gets one `error: ...` line, the
+//   connection's sending side is shut, what the client still sends is read and discarded for
+//   kRefusedLinger (closing with unread bytes would reset the connection and could lose the
+//   error line), then it is closed; counted in token_auth::feed_refused. Without a token file
+//   a first line `auth <word>` that is not line protocol is ignored, so that a client
+//   configured with a token also works against an open server.
 // Cost: one memmove of the partial last line per read; nothing per line beyond applying it.
 #pragma once
 
@@ -24,6 +32,7 @@
 #include <vector>
 
 #include "protocol/line_reassembler.h"
+#include "server/auth.h"
 #include "server/ingest/line_applier.h"
 
 namespace tickring::server {
@@ -33,21 +42,33 @@ namespace tickring::server {
 inline constexpr std::size_t kFeedReadChunk = 256 * 1024;
 inline constexpr std::size_t kErrorLinesPerSecond = 100;
 inline constexpr std::size_t kMaxPendingErrorBytes = 64 * 1024;
+// A publisher sends its auth line at once; a connection without one holds a descriptor and a
+// buffer that real feeds need (--max-feed-connections), so it is refused after this.
+inline constexpr std::chrono::seconds kFeedAuthTimeout{10};
+inline constexpr std::chrono::seconds kRefusedLinger{2};
 
 class feed_session : public std::enable_shared_from_this<feed_session> {
  public:
   feed_session(boost::asio::ip::tcp::socket socket, line_applier& applier,
-               ingest_counters& counters, std::chrono::nanoseconds idle_timeout);
+               ingest_counters& counters, std::chrono::nanoseconds idle_timeout,
+               const token_auth& auth);
   ~feed_session();
   void start();
-  // Applies what the kernel has already received, then closes (shutdown path).
+  // Shutdown: applies what the kernel has already received, then closes. Asynchronous: the
+  // pending read is cancelled first, and the draining happens in its completion, because that
+  // read may already hold bytes (completed, its handler queued) that a read here would
+  // overwrite.
   void drain_and_close();
 
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  void finish_drain();
   void process(std::size_t n, bool at_eof);
   void reject(std::size_t line_number, std::string_view reason);
+  // The first line: true when it was the auth line (or refused); false to apply it.
+  bool take_first_line(std::string_view line);
+  void refuse(std::string_view why);
   void flush();
   void finish();
   void arm_idle_timer(std::chrono::steady_clock::duration after);
@@ -58,10 +79,17 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
   line_applier& applier_;
   ingest_counters& counters_;
+  const token_auth& auth_;
+  bool authed_;              // no token needed, or the auth line was accepted
+  bool first_line_ = true;   // the next line is the first (maybe an auth line)
+  bool refused_ = false;     // auth failed: discard input, close after kRefusedLinger
+  bool half_close_ = false;  // shut the sending side once the pending replies are written
+  std::chrono::steady_clock::time_point refused_at_;
   protocol::line_reassembler lines_;
   std::size_t line_number_ = 0;
-  bool closed_ = false;   // no more reads
-  bool closing_ = false;  // close once the pending error replies are written
+  bool closed_ = false;    // no more reads
+  bool draining_ = false;  // drain_and_close() was called: the next read completion drains
+  bool closing_ = false;   // close once the pending error replies are written
   std::string reason_;
   // Error replies.
   std::string pending_;

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -21,9 +22,10 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct ingest_service::impl {
-  impl(core::series_store& s, const server_config& c, ingest_counters& k)
+  impl(core::series_store& s, const server_config& c, ingest_counters& k, const token_auth& a)
       : store(s),
         config(c),
+        auth(a),
         path(s, k),
         applier(path),
         write_applier(path),
@@ -62,12 +64,22 @@ struct ingest_service::impl {
       }
       socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
       auto session = std::make_shared<feed_session>(std::move(socket), applier, counters,
-                                                    config.feed_idle_timeout);
+                                                    config.feed_idle_timeout, auth);
       sessions.push_back(session);
       session->start();
       prune();
       do_accept();
     });
+  }
+  // Ingest thread: no more feed connections; what each has received is applied.
+  void close_feeds() {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    accept_backoff.cancel();
+    if (demo) demo->stop();
+    for (auto& w : sessions) {
+      if (auto s = w.lock()) s->drain_and_close();
+    }
   }
   // Drops finished sessions from the shutdown list (they hold only a weak reference here).
   void prune() {
@@ -94,6 +106,7 @@ struct ingest_service::impl {
 
   core::series_store& store;
   const server_config& config;
+  const token_auth& auth;
   write_path path;             // the one way a change enters the store
   line_applier applier;        // TCP feed lines (nanosecond precision)
   line_applier write_applier;  // /write bodies (per-request precision)
@@ -107,10 +120,15 @@ struct ingest_service::impl {
   std::unique_ptr<demo_feed> demo;
   std::thread thread;
   bool started = false;
+  // Held while a submission is queued and while stop() flips `accepting` and queues its end
+  // behind them: a submission is either refused or runs before the thread ends.
+  std::mutex submit_mutex;
+  bool accepting = true;
 };
 
-ingest_service::ingest_service(core::series_store& store, const server_config& config)
-    : impl_(std::make_unique<impl>(store, config, counters_)) {}
+ingest_service::ingest_service(core::series_store& store, const server_config& config,
+                               const token_auth& auth)
+    : impl_(std::make_unique<impl>(store, config, counters_, auth)) {}
 
 ingest_service::~ingest_service() {
   stop();
@@ -133,22 +151,27 @@ void ingest_service::start() {
   });
 }
 
+void ingest_service::stop_feeds() {
+  auto& m = *impl_;
+  if (!m.started) return;
+  asio::post(m.ioc, [&m] { m.close_feeds(); });
+}
+
 void ingest_service::stop() {
   auto& m = *impl_;
   if (!m.started) return;
   m.started = false;
-  asio::post(m.ioc, [&m] {
-    boost::system::error_code ignored;
-    m.acceptor.close(ignored);
-    m.reclaim_timer.cancel();
-    m.tick_timer.cancel();
-    m.accept_backoff.cancel();
-    if (m.demo) m.demo->stop();
-    for (auto& w : m.sessions) {
-      if (auto s = w.lock()) s->drain_and_close();
-    }
-    m.ioc.stop();
-  });
+  {
+    std::lock_guard lock(m.submit_mutex);
+    m.accepting = false;
+    // FIFO: every write accepted before this point runs before the thread stops.
+    asio::post(m.ioc, [&m] {
+      m.close_feeds();
+      m.reclaim_timer.cancel();
+      m.tick_timer.cancel();
+      m.ioc.stop();
+    });
+  }
   m.thread.join();
   // Run what was queued behind the stop (write requests already handed over, their
   // completions post to the workers' executors).
@@ -165,8 +188,10 @@ void ingest_service::post(std::function<void()> work) {
   asio::post(impl_->ioc, std::move(work));
 }
 
-void ingest_service::submit_write(std::string body, protocol::precision unit,
+bool ingest_service::submit_write(std::string body, protocol::precision unit,
                                   std::function<void(write_outcome)> done) {
+  std::lock_guard lock(impl_->submit_mutex);
+  if (!impl_->accepting) return false;
   asio::post(impl_->ioc, [this, body = std::move(body), unit, done = std::move(done)] {
     auto& m = *impl_;
     write_outcome out;
@@ -193,6 +218,7 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
           }
         },
         true);
+    bump(counters_.http_lines_accepted, out.accepted);
     if (durable_sink* d = m.path.durable()) {
       return d->commit([done, out = std::move(out)](bool ok, const std::string& why) mutable {
         if (!ok) out.journal_error = why;
@@ -201,10 +227,13 @@ void ingest_service::submit_write(std::string body, protocol::precision unit,
     }
     done(std::move(out));
   });
+  return true;
 }
 
-void ingest_service::submit_remove(const core::series* s, core::time_ns t,
+bool ingest_service::submit_remove(const core::series* s, core::time_ns t,
                                    std::function<void(remove_outcome)> done) {
+  std::lock_guard lock(impl_->submit_mutex);
+  if (!impl_->accepting) return false;
   asio::post(impl_->ioc, [this, s, t, done = std::move(done)] {
     auto& path = impl_->path;
     remove_outcome out;
@@ -219,6 +248,7 @@ void ingest_service::submit_remove(const core::series* s, core::time_ns t,
     }
     done(std::move(out));
   });
+  return true;
 }
 
 void ingest_service::set_durable(durable_sink* sink) {

@@ -11,9 +11,12 @@
 // With --retention, a line stamped more than --max-future-skew ahead of the wall clock is
 // rejected (future_timestamp).
 // Lifetime: start() binds the feed listener (throws std::runtime_error on failure) and starts
-// the thread; stop() stops accepting, applies what every feed connection has already
-// received (including bytes waiting in the kernel), closes the connections, runs the queued
-// work and joins. Counters may be read from any thread.
+// the thread. Shutdown is two steps: stop_feeds() stops accepting feed connections, applies
+// what each has already received (including bytes waiting in the kernel) and closes them,
+// while HTTP writes are still taken; stop() refuses every later submission (submit_* return
+// false: the caller answers 503), runs every write handed over before it, and joins. So
+// every submission that returned true is applied and its `done` runs. Counters may be read
+// from any thread.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 
 #include "core/series_store.h"
 #include "protocol/line_protocol.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/ingest/line_applier.h"
 
@@ -46,20 +50,23 @@ inline constexpr std::size_t kMaxReportedErrors = 20;
 
 class ingest_service {
  public:
-  ingest_service(core::series_store& store, const server_config& config);
+  // `auth` (the feed's first-line token check) must outlive the service.
+  ingest_service(core::series_store& store, const server_config& config, const token_auth& auth);
   ~ingest_service();
   ingest_service(const ingest_service&) = delete;
   ingest_service& operator=(const ingest_service&) = delete;
 
   void start();
-  void stop();
+  void stop_feeds();  // any thread; does not wait
+  void stop();        // any thread but the ingest thread; waits for it
 
   // Any thread. `done` runs on the ingest thread, or with a journal on its flusher thread
   // once the changes are durable (journal.h): it must only post to the caller's executor.
-  void submit_write(std::string body, protocol::precision unit,
-                    std::function<void(write_outcome)> done);
-  void submit_remove(const core::series* s, core::time_ns t,
-                     std::function<void(remove_outcome)> done);
+  // False once stop() has begun: `done` never runs and the caller answers 503.
+  [[nodiscard]] bool submit_write(std::string body, protocol::precision unit,
+                                  std::function<void(write_outcome)> done);
+  [[nodiscard]] bool submit_remove(const core::series* s, core::time_ns t,
+                                   std::function<void(remove_outcome)> done);
   void post(std::function<void()> work);
   // Before start() only: a sink of every applied change (runs on the ingest thread).
   void add_sink(change_sink* sink);

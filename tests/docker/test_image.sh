@@ -112,8 +112,7 @@ image = json.load(open(sys.argv[1]))[0]
 config, max_mb = image["Config"], float(sys.argv[2])
 checks = [
     ("user", config.get("User"), "tickring"),
-    ("entrypoint", config.get("Entrypoint"),
-     ["tickring-server", "--http", ":8080", "--ingest", ":9009"]),
+    ("entrypoint", config.get("Entrypoint"), ["tickring-entrypoint"]),
     ("exposed ports", sorted(config.get("ExposedPorts") or {}), ["8080/tcp", "9009/tcp"]),
     ("volumes", sorted(config.get("Volumes") or {}), ["/var/lib/tickring"]),
     # Docker's image format keeps the HEALTHCHECK (the OCI format drops it).
@@ -139,6 +138,16 @@ run=(buildah run --isolation=chroot "$container" --)
 # The image's user, not root (USER in the Dockerfile).
 user=$("${run[@]}" id -un) || fail "cannot run a command in the image"
 [ "$user" = tickring ] || fail "commands in the image run as '$user', expected tickring"
+
+# The entrypoint listens on every interface, so it must refuse to start without a token (the
+# check comes before binding: no port is taken), and it must hand TICKRING_TOKEN to the server
+# as a token file (a token too short to accept proves the file reached the server's check).
+refusal=$("${run[@]}" tickring-entrypoint 2>&1) && fail "the entrypoint started without a token"
+[[ $refusal == *"--insecure-no-auth"* ]] || fail "the entrypoint's refusal says: $refusal"
+refusal=$("${run[@]}" env TICKRING_TOKEN=short tickring-entrypoint 2>&1) &&
+  fail "the entrypoint started with a 5-character token"
+[[ $refusal == *"--auth-token-file"*"a token has 16 to 256 characters"* ]] ||
+  fail "the entrypoint with TICKRING_TOKEN=short says: $refusal"
 
 # Loopback and kernel-picked ports: the host's network is shared, so the image's :8080 and
 # :9009 may be taken; the server prints the ports it bound on its first line.

@@ -1,6 +1,7 @@
 """Start-up failures of the real server binary: each ends with a message naming the problem
 and a non-zero exit code, never an abort (exit 134) or a silently wrapped value."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +69,277 @@ class ConfigOverflowTest(unittest.TestCase):
     def test_huge_header_limit_is_rejected(self):
         self.rejected("--max-header", str(5 * 1024 ** 3))
         self.rejected("--max-header", str(2 ** 32))
+
+
+class TokenFileTest(unittest.TestCase):
+    """--auth-token-file is checked at start: a file that would leave writes open or
+    guessable stops the server with exit 1 and a message naming the file."""
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="tickring-auth-")
+        self.path = os.path.join(self.dir, "tokens")
+
+    def tearDown(self):
+        import shutil
+        shutil.rmtree(self.dir)
+
+    def write(self, text, mode=0o600):
+        with open(self.path, "w") as f:
+            f.write(text)
+        os.chmod(self.path, mode)
+
+    def refused(self, why):
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                        "--auth-token-file", self.path)
+        self.assertEqual(code, 1, err)
+        self.assertIn(self.path, err)
+        self.assertIn(why, err)
+
+    def test_missing_file(self):
+        self.refused("No such file")
+
+    def test_file_writable_by_others(self):
+        self.write("0123456789abcdef0123\n", mode=0o606)
+        self.refused("writable by every user")
+
+    def test_short_token(self):
+        self.write("# a comment\nshort\n")
+        self.refused("line 2: a token has 16 to 256 characters")
+
+    def test_token_with_a_space(self):
+        self.write("0123456789 abcdef0123\n")
+        self.refused("without spaces")
+
+    def test_no_token(self):
+        self.write("# only a comment\n\n")
+        self.refused("holds no token")
+
+    def test_contradicting_flags(self):
+        self.write("0123456789abcdef0123\n")
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                        "--auth-token-file", self.path, "--insecure-no-auth")
+        self.assertEqual(code, 2, err)
+        code, err = run("--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0", "--auth-reads")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--auth-reads needs --auth-token-file", err)
+
+
+class ExposureTest(unittest.TestCase):
+    """Listening beyond loopback without write authentication is refused at start (exit 1,
+    naming the address and the ways out) unless --insecure-no-auth; ':port' is every
+    interface, IPv4 and IPv6."""
+
+    def start(self, *args):
+        """Starts the server; returns (process, http port, the listening line)."""
+        import re
+        proc = subprocess.Popen([SERVER, "--log-level", "warn", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        m = re.search(r"http=(\S+):(\d+) ingest=", line)
+        if not m:
+            proc.kill()
+            _, err = proc.communicate(timeout=20)
+            self.fail("the server did not start: %r %s" % (line, err))
+        return proc, int(m.group(2)), line
+
+    def stop(self, proc):
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        return err
+
+    def health(self, family, host, port):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect((host, port))
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return data.split(b"\r\n", 1)[0]
+
+    def test_every_interface_without_a_token_is_refused(self):
+        for http, ingest, named, flag in [("0.0.0.0:0", "127.0.0.1:0", "0.0.0.0:0", "--http"),
+                                          ("127.0.0.1:0", ":0", ":0 (every interface)", "--ingest"),
+                                          ("[::]:0", "127.0.0.1:0", "[::]:0", "--http")]:
+            code, err = run("--http", http, "--ingest", ingest)
+            self.assertEqual(code, 1, err)
+            self.assertIn("refusing to listen on %s for %s" % (named, flag), err)
+            self.assertIn("--auth-token-file", err)
+            self.assertIn("--insecure-no-auth", err)
+
+    def test_loopback_needs_no_token(self):
+        for host in ["127.0.0.2:0", "[::1]:0"]:
+            proc, _, _ = self.start("--http", host, "--ingest", "127.0.0.1:0")
+            self.stop(proc)
+
+    def test_colon_port_serves_ipv4_and_ipv6_with_insecure_no_auth(self):
+        proc, port, line = self.start("--http", ":0", "--ingest", "127.0.0.1:0",
+                                      "--insecure-no-auth")
+        try:
+            self.assertIn("http=[::]:%d" % port, line)
+            self.assertEqual(self.health(socket.AF_INET, "127.0.0.1", port), b"HTTP/1.1 200 OK")
+            self.assertEqual(self.health(socket.AF_INET6, "::1", port), b"HTTP/1.1 200 OK")
+        finally:
+            err = self.stop(proc)
+        self.assertIn("--insecure-no-auth", err)  # the warning
+
+    def test_every_interface_with_a_token_file_starts(self):
+        import tempfile
+        fd, path = tempfile.mkstemp()
+        try:
+            os.write(fd, b"0123456789abcdef0123\n")
+            os.close(fd)
+            proc, port, _ = self.start("--http", ":0", "--ingest", ":0",
+                                       "--auth-token-file", path)
+            try:
+                self.assertEqual(self.health(socket.AF_INET, "127.0.0.1", port),
+                                 b"HTTP/1.1 200 OK")
+            finally:
+                self.stop(proc)
+        finally:
+            os.unlink(path)
+
+
+class ShutdownTest(unittest.TestCase):
+    """SIGTERM with writes in flight (docs/design.md, Stopping): concurrent POST /write and
+    DELETE requests and a TCP feed are running when the signal comes. Every request whose
+    connection was established before the signal gets an HTTP answer (2xx, 404 or 503), never
+    a reset; the server exits 0; and its last log line, which counts what the ingest thread
+    applied, matches what was acknowledged: every 204 of /write is one stored line, every 200
+    of DELETE one removed point, and nothing unacknowledged was applied over HTTP."""
+
+    CLIENTS = 24
+
+    def test_sigterm_answers_every_request_and_applies_every_acknowledged_write(self):
+        import http.client
+        import re
+        import threading
+        import time
+
+        proc = subprocess.Popen([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
+                                 "--log-level", "info", "--workers", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stderr_lines = []
+        threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True).start()
+        try:
+            m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", proc.stdout.readline())
+            self.assertIsNotNone(m)
+            http_port, ingest_port = int(m.group(1)), int(m.group(2))
+            # Points for the DELETE requests to remove: series d/S<client>, times 0..N.
+            body = "".join("d,sym=S%d v=1 %d\n" % (c, t)
+                           for c in range(self.CLIENTS) for t in range(2000)).encode()
+            conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+            conn.request("POST", "/write", body)
+            self.assertEqual(conn.getresponse().status, 204)
+            conn.close()
+
+            signalled = threading.Event()
+            lock = threading.Lock()
+            results = {"acked_lines": 0, "acked_deletes": 0, "answered": 0, "strict": 0,
+                       "unanswered_strict": [], "refused_after_signal": 0}
+
+            def client(c):
+                i = 0
+                while True:
+                    try:
+                        sock = socket.create_connection(("127.0.0.1", http_port), timeout=30)
+                    except OSError:
+                        return  # the listener is closed: the server is stopping
+                    # A connect that returned before the signal was sent is in the server's
+                    # backlog or accepted: its request must be answered.
+                    strict = not signalled.is_set()
+                    delete = i % 2 == 1
+                    if delete:
+                        req = ("DELETE /v1/series/d/S%d/at/%d HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n" % (c, i // 2)).encode()
+                    else:
+                        line = "w,sym=C%d v=%d %d\n" % (c, i, i)
+                        req = ("POST /write HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "Content-Length: %d\r\n\r\n%s" % (len(line), line)).encode()
+                    status = None
+                    try:
+                        sock.sendall(req)
+                        data = b""
+                        while True:
+                            chunk = sock.recv(65536)
+                            if not chunk:
+                                break
+                            data += chunk
+                        if data.startswith(b"HTTP/1.1 "):
+                            status = int(data[9:12])
+                    except OSError:
+                        pass
+                    finally:
+                        sock.close()
+                    with lock:
+                        results["strict"] += strict
+                        if status is None:
+                            if strict:
+                                results["unanswered_strict"].append((c, i))
+                            else:
+                                results["refused_after_signal"] += 1
+                        else:
+                            results["answered"] += 1
+                            if status == 204 and not delete:
+                                results["acked_lines"] += 1
+                            if status == 200 and delete:
+                                results["acked_deletes"] += 1
+                            if status not in (200, 204, 404, 503):
+                                results["unanswered_strict"].append((c, i, status))
+                    if status is None and not strict:
+                        return
+                    i += 1
+
+            def feeder():
+                try:
+                    s = socket.create_connection(("127.0.0.1", ingest_port), timeout=30)
+                    n = 0
+                    while not signalled.is_set():
+                        s.sendall(b"".join(b"f,sym=F v=1 %d\n" % (n + k) for k in range(100)))
+                        n += 100
+                    s.close()
+                except OSError:
+                    pass
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(self.CLIENTS)]
+            threads.append(threading.Thread(target=feeder))
+            for t in threads:
+                t.start()
+            # Let every client get going (answers are arriving), then signal.
+            deadline = time.monotonic() + 30
+            while results["answered"] < 200 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreaterEqual(results["answered"], 200, "the clients never got going")
+            signalled.set()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+            for t in threads:
+                t.join(timeout=30)
+                self.assertFalse(t.is_alive(), "a client hung after the server exited")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        log = "".join(stderr_lines)
+        self.assertEqual(code, 0, log[-3000:])
+        print("shutdown test: %s" % results, file=sys.stderr)
+        self.assertEqual(results["unanswered_strict"], [], results)
+        m = re.search(r"stopped: (\d+) lines accepted \((\d+) over HTTP\), (\d+) rejected, "
+                      r"(\d+) points removed", log)
+        self.assertIsNotNone(m, log[-3000:])
+        http_lines = int(m.group(2)) - self.CLIENTS * 2000  # less the points written first
+        self.assertEqual(http_lines, results["acked_lines"], results)
+        self.assertEqual(int(m.group(4)), results["acked_deletes"], results)
+        self.assertEqual(int(m.group(3)), 0, log[-3000:])
+        self.assertNotIn("[error]", log)
+        self.assertNotIn("AddressSanitizer", log)
+        self.assertNotIn("runtime error", log)  # UBSan
 
 
 class DescriptorLimitTest(unittest.TestCase):
