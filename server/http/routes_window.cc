@@ -9,6 +9,10 @@
 namespace tickring::server {
 namespace {
 
+// A window value's body is a number or {"value": <number>}: this is room for either with
+// generous whitespace, and keeps a large body from ever reaching the JSON parser's DOM.
+constexpr std::size_t kMaxWindowBody = 1024;
+
 // The body is a number, or an object whose "value" is one; nothing else.
 std::optional<double> parse_value(std::string_view body) {
   while (!body.empty() && (body.front() == ' ' || body.front() == '\n' || body.front() == '\r' ||
@@ -92,6 +96,11 @@ void handle_window_route(core::window_store& store, bool client_clock,
   const std::string& key = seg[2];
   switch (req.method) {
     case http_method::put: {
+      if (req.body.size() > kMaxWindowBody) {
+        return respond(error_reply(413, "a window value's body is at most " +
+                                            std::to_string(kMaxWindowBody) +
+                                            " bytes: a number or {\"value\": <number>}"));
+      }
       const auto value = parse_value(req.body);
       if (!value) {
         return respond(error_reply(400, "body must be a number or {\"value\": <number>}"));

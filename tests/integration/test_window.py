@@ -57,6 +57,10 @@ class WindowTest(unittest.TestCase):
             status, err = self.call("PUT", at("/v1/window/bad", T), body)
             self.assertEqual(status, 400, body)
             self.assertEqual(err["error"]["code"], 400)
+        # A body past what a number needs never reaches the JSON parser.
+        status, err = self.call("PUT", at("/v1/window/big", T), '{"value": 1, "x": "%s"}' % ("a" * 5000))
+        self.assertEqual(status, 413)
+        self.assertIn("1024", err["error"]["message"])
         status, err = self.call("PUT", at("/v1/window/" + "k" * 300, T), "1")
         self.assertEqual(status, 400)
         self.assertIn("256", err["error"]["message"])
