@@ -57,6 +57,10 @@ inline constexpr std::chrono::seconds kDefaultMaxFutureSkew{600};
 // Feed connections are a few publishers, and each holds a 320 KiB read buffer: 256 of them
 // bound that memory to 80 MiB.
 inline constexpr std::size_t kDefaultMaxFeedConnections = 256;
+// /write bodies handed to the ingest thread and not yet applied, all connections together:
+// past it a /write gets 503 + Retry-After (never queued without bound, never dropped once
+// accepted). Ten bodies of the default --max-body.
+inline constexpr std::size_t kDefaultMaxQueuedWriteBytes = 256 * 1024 * 1024;
 // A feed connection that sends nothing for this long is closed (a vanished publisher whose
 // TCP connection never reports it), freeing its descriptor and buffer. Quiet markets send
 // less often than this; a publisher may also send an empty line as a keep-alive.
@@ -79,6 +83,7 @@ struct server_config {
   std::chrono::seconds header_timeout = kDefaultHeaderTimeout;
   std::chrono::seconds body_timeout = kDefaultBodyTimeout;
   std::size_t max_feed_connections = kDefaultMaxFeedConnections;
+  std::size_t max_queued_write_bytes = kDefaultMaxQueuedWriteBytes;
   std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
   stream::stream_limits stream;      // the WebSocket stream (--ws-*)
   journal::journal_options journal;  // --data-dir (off when empty), --fsync, --journal-*

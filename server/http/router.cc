@@ -146,6 +146,9 @@ http_reply metrics_page(const route_context& ctx) {
   gauge("tickring_ring_bytes", "Bytes allocated to the series rings.", bytes);
   gauge("tickring_resident_memory_bytes", "Resident memory of the process.",
         resident_memory_bytes());
+  counter("tickring_writes_refused_busy_total",
+          "/write answered 503: --max-queued-write-bytes of bodies waited for the writer.",
+          c.writes_refused_busy.load(std::memory_order_relaxed));
   gauge("tickring_feed_connections", "Open feed connections.",
         c.feed_connections_open.load(std::memory_order_relaxed));
   gauge("tickring_retired_buffers", "Outgrown ring buffers waiting for readers to leave.",

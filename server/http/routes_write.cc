@@ -61,7 +61,7 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
           influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
     unit = *parsed;
   }
-  const bool queued =
+  const auto queued =
       ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
         // 507 Insufficient Storage: with --data-dir the journal refused the body (nothing
         // applied) or could not make it durable yet (applied in memory; lost if the server
@@ -89,7 +89,15 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
         msg += " dropped=" + std::to_string(out.rejected);
         respond(influx_error(400, msg));
       });
-  if (!queued) respond(influx_error(503, "the server is stopping; nothing was written"));
+  if (queued == ingest_service::submit_result::stopping) {
+    respond(influx_error(503, "the server is stopping; nothing was written"));
+  } else if (queued == ingest_service::submit_result::busy) {
+    http_reply r = influx_error(503,
+                                "the writer is busy (--max-queued-write-bytes of bodies wait "
+                                "for it); nothing was written: send it again shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    respond(std::move(r));
+  }
 }
 
 }  // namespace tickring::server

@@ -124,6 +124,8 @@ struct ingest_service::impl {
   // behind them: a submission is either refused or runs before the thread ends.
   std::mutex submit_mutex;
   bool accepting = true;
+  // Bytes of /write bodies handed to this thread and not yet applied.
+  std::atomic<std::size_t> queued_write_bytes{0};
 };
 
 ingest_service::ingest_service(core::series_store& store, const server_config& config,
@@ -188,12 +190,26 @@ void ingest_service::post(std::function<void()> work) {
   asio::post(impl_->ioc, std::move(work));
 }
 
-bool ingest_service::submit_write(std::string body, protocol::precision unit,
-                                  std::function<void(write_outcome)> done) {
+ingest_service::submit_result ingest_service::submit_write(
+    std::string body, protocol::precision unit, std::function<void(write_outcome)> done) {
   std::lock_guard lock(impl_->submit_mutex);
-  if (!impl_->accepting) return false;
-  asio::post(impl_->ioc, [this, body = std::move(body), unit, done = std::move(done)] {
+  if (!impl_->accepting) return submit_result::stopping;
+  // The bodies handed over but not yet applied are bounded: past the budget a /write is
+  // answered 503 at once instead of queueing without bound behind a busy ingest thread.
+  const std::size_t size = body.size();
+  const std::size_t queued = impl_->queued_write_bytes.load(std::memory_order_relaxed);
+  if (queued != 0 && queued + size > impl_->config.max_queued_write_bytes) {
+    bump(counters_.writes_refused_busy);
+    return submit_result::busy;
+  }
+  impl_->queued_write_bytes.fetch_add(size, std::memory_order_relaxed);
+  asio::post(impl_->ioc, [this, size, body = std::move(body), unit, done = std::move(done)] {
     auto& m = *impl_;
+    struct release {
+      std::atomic<std::size_t>& bytes;
+      std::size_t n;
+      ~release() { bytes.fetch_sub(n, std::memory_order_relaxed); }
+    } released{m.queued_write_bytes, size};
     write_outcome out;
     std::string reason;
     if (!m.path.accepting(out.journal_error)) {
@@ -227,7 +243,7 @@ bool ingest_service::submit_write(std::string body, protocol::precision unit,
     }
     done(std::move(out));
   });
-  return true;
+  return submit_result::queued;
 }
 
 bool ingest_service::submit_remove(const core::series* s, core::time_ns t,

@@ -62,9 +62,12 @@ class ingest_service {
 
   // Any thread. `done` runs on the ingest thread, or with a journal on its flusher thread
   // once the changes are durable (journal.h): it must only post to the caller's executor.
-  // False once stop() has begun: `done` never runs and the caller answers 503.
-  [[nodiscard]] bool submit_write(std::string body, protocol::precision unit,
-                                  std::function<void(write_outcome)> done);
+  // Not `queued` (stop() has begun, or the bodies waiting for the ingest thread already hold
+  // --max-queued-write-bytes): `done` never runs and the caller answers 503; nothing of the
+  // body was applied, so the client may send it again.
+  enum class submit_result : std::uint8_t { queued, stopping, busy };
+  [[nodiscard]] submit_result submit_write(std::string body, protocol::precision unit,
+                                           std::function<void(write_outcome)> done);
   [[nodiscard]] bool submit_remove(const core::series* s, core::time_ns t,
                                    std::function<void(remove_outcome)> done);
   void post(std::function<void()> work);

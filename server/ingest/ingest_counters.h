@@ -28,6 +28,7 @@ std::string_view to_string(reject_reason r) noexcept;
 struct ingest_counters {
   std::atomic<std::uint64_t> lines_accepted{0};
   std::atomic<std::uint64_t> http_lines_accepted{0};  // of lines_accepted, from POST /write
+  std::atomic<std::uint64_t> writes_refused_busy{0};  // /write answered 503: queue budget full
   std::atomic<std::uint64_t> lines_rejected{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_reason::count_)>
       by_reason{};

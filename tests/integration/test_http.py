@@ -288,6 +288,43 @@ class WriteTest(unittest.TestCase):
             self.assertEqual(json.loads(r.read())["error"]["code"], 503)  # all of its bytes
             held.close()
 
+    def test_writes_past_the_queue_budget_get_503_and_nothing_of_them_is_stored(self):
+        """With --max-queued-write-bytes below two bodies, concurrent /write requests find the
+        writer's queue full: 503 with Retry-After, and exactly the 204'd bodies are stored
+        (each body is its own series, so a refused one must leave no trace)."""
+        lines_per_body = 20_000
+        answers = []
+        lock = threading.Lock()
+
+        def client(srv, k):
+            for j in range(6):
+                sym = "W%d_%d" % (k, j)
+                body = "".join("q,sym=%s v=%di %d\n" % (sym, i, i + 1)
+                               for i in range(lines_per_body)).encode()
+                status, headers, _ = srv.request("POST", "/write", body)
+                with lock:
+                    answers.append((sym, status, headers.get("Retry-After")))
+
+        with Server("--max-queued-write-bytes", "100000") as srv:
+            threads = [threading.Thread(target=client, args=(srv, k)) for k in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertEqual(len(answers), 36)
+            busy = [a for a in answers if a[1] == 503]
+            self.assertGreater(len(busy), 0, "no /write found the queue full")
+            self.assertTrue(all(a[2] == "1" for a in busy))
+            for sym, status, _ in answers:
+                self.assertIn(status, (204, 503))
+                s = srv.series("q", sym)
+                if status == 204:
+                    self.assertEqual(s["count"], lines_per_body)
+                else:
+                    self.assertIsNone(s, "a refused body left points")
+            metrics = srv.request("GET", "/metrics")[2].decode()
+            self.assertIn("tickring_writes_refused_busy_total %d" % len(busy), metrics)
+
     def test_delete_point_is_applied_by_the_writer(self):
         with Server() as srv:
             write(srv, "t,sym=D v=1 10\nt,sym=D v=2 20\n")
