@@ -106,6 +106,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("max-header", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "maximum HTTP request header, bytes")
     ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
        "maximum concurrent HTTP connections (503 above)")
+    ("max-response-bytes", po::value(&c.max_response_bytes)->default_value(c.max_response_bytes),
+       "bytes of answers not yet written to their clients, all connections together (503 above)")
     ("max-queued-write-bytes", po::value(&c.max_queued_write_bytes)->default_value(c.max_queued_write_bytes),
        "bytes of /write bodies waiting for the writer, all connections together (503 above)")
     ("max-feed-connections", po::value(&c.max_feed_connections)->default_value(c.max_feed_connections),

@@ -61,6 +61,10 @@ inline constexpr std::size_t kDefaultMaxFeedConnections = 256;
 // past it a /write gets 503 + Retry-After (never queued without bound, never dropped once
 // accepted). Ten bodies of the default --max-body.
 inline constexpr std::size_t kDefaultMaxQueuedWriteBytes = 256 * 1024 * 1024;
+// Answers built and not yet written, all HTTP connections together: past it a new request is
+// answered 503 + Retry-After before its handler runs. Sixteen answers of the default
+// --max-answer-bytes.
+inline constexpr std::size_t kDefaultMaxResponseBytes = 1024UL * 1024 * 1024;
 // A feed connection that sends nothing for this long is closed (a vanished publisher whose
 // TCP connection never reports it), freeing its descriptor and buffer. Quiet markets send
 // less often than this; a publisher may also send an empty line as a keep-alive.
@@ -84,6 +88,7 @@ struct server_config {
   std::chrono::seconds body_timeout = kDefaultBodyTimeout;
   std::size_t max_feed_connections = kDefaultMaxFeedConnections;
   std::size_t max_queued_write_bytes = kDefaultMaxQueuedWriteBytes;
+  std::size_t max_response_bytes = kDefaultMaxResponseBytes;
   std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
   stream::stream_limits stream;      // the WebSocket stream (--ws-*)
   journal::journal_options journal;  // --data-dir (off when empty), --fsync, --journal-*

@@ -165,6 +165,14 @@ class http_session final : public http_session_base,
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
+    if (server_->response_bytes.load(std::memory_order_relaxed) >
+        server_->config.max_response_bytes) {
+      http_reply busy = error_reply(503,
+                                    "answers waiting for slow readers fill "
+                                    "--max-response-bytes; try again shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      return send(std::move(busy), keep_alive_);
+    }
     const http_request_view view{method_of(req.method()),
                                  req.target(),
                                  req.body(),
@@ -231,10 +239,14 @@ class http_session final : public http_session_base,
       res->body() = std::move(reply.body);
       res->prepare_payload();
     }
+    // Counted until written (or failed): see http_shared::response_bytes.
+    const std::size_t held = res->body().size();
+    server_->response_bytes.fetch_add(held, std::memory_order_relaxed);
     stream_.expires_after(kWriteTimeout);
     http::async_write(
         stream_, *res,
-        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+        [self = shared_from_this(), res, keep_alive, held](beast::error_code ec, std::size_t) {
+          self->server_->response_bytes.fetch_sub(held, std::memory_order_relaxed);
           if (ec || !keep_alive) return self->do_close();
           self->do_read();
         });

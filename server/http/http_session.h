@@ -35,6 +35,10 @@ struct http_shared {
   stream::stream_context* streams;   // nullptr: no WebSocket stream
   std::atomic<std::size_t> open{0};  // connections counted against --max-connections
   std::atomic<bool> stopping{false};
+  // Bytes of answers built and not yet written, all connections together: past
+  // --max-response-bytes a new request is answered 503 before its handler runs, so readers
+  // that do not read cannot make the server hold answers without bound.
+  std::atomic<std::size_t> response_bytes{0};
 };
 
 class http_session_base {

@@ -325,6 +325,34 @@ class WriteTest(unittest.TestCase):
             metrics = srv.request("GET", "/metrics")[2].decode()
             self.assertIn("tickring_writes_refused_busy_total %d" % len(busy), metrics)
 
+    def test_answers_held_for_readers_that_do_not_read_are_bounded(self):
+        """An answer that cannot be written (its client does not read) stays counted against
+        --max-response-bytes: past it other requests get 503 + Retry-After, and once that
+        client is gone they are served again."""
+        with Server("--max-response-bytes", "100000") as srv:
+            # An answer well past what the kernel buffers of both ends hold (~15 MB).
+            fields = ",".join("f%d=%d.123456789012345" % (k, k) for k in range(6))
+            write(srv, "".join("big,sym=B %s %d\n" % (fields, i + 1) for i in range(100_000)))
+            self.assertEqual(srv.get_json("/health")[0], 200)
+            deaf = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            deaf.connect(("127.0.0.1", srv.http_port))
+            deaf.sendall(b"GET /v1/series/big/B?limit=100000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            deadline = time.monotonic() + TIMEOUT
+            status, headers = None, {}
+            while time.monotonic() < deadline:
+                status, headers, _ = srv.request("GET", "/health")
+                if status == 503:
+                    break
+                time.sleep(0.02)
+            self.assertEqual(status, 503)
+            self.assertEqual(headers.get("Retry-After"), "1")
+            deaf.close()
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline and srv.request("GET", "/health")[0] != 200:
+                time.sleep(0.05)
+            self.assertEqual(srv.request("GET", "/health")[0], 200)
+
     def test_delete_point_is_applied_by_the_writer(self):
         with Server() as srv:
             write(srv, "t,sym=D v=1 10\nt,sym=D v=2 20\n")
