@@ -178,7 +178,8 @@ class http_session final : public http_session_base,
                                  req.body(),
                                  req[http::field::content_type],
                                  req[http::field::content_encoding],
-                                 req[http::field::authorization]};
+                                 req[http::field::authorization],
+                                 &parser_->get().body()};
     auto self = shared_from_this();
     started_ = std::chrono::steady_clock::now();
     // A handler may answer before handle() returns (the common, synchronous case): hold

@@ -21,6 +21,10 @@ struct http_request_view {
   std::string_view content_type;
   std::string_view content_encoding;  // empty when absent
   std::string_view authorization;     // the Authorization header; empty when absent
+  // The body's storage, for a handler that keeps the body past handle() (a /write handed to
+  // the ingest thread): it moves the body out instead of copying it, after which `body` is
+  // no longer valid. Null when there is nothing to take.
+  std::string* body_storage = nullptr;
 };
 
 struct http_reply {

@@ -61,34 +61,36 @@ void handle_write(const route_context& ctx, const protocol::parsed_target& targe
           influx_error(400, "invalid precision '" + std::string(*p) + "': use n, u, ms or s"));
     unit = *parsed;
   }
-  const auto queued =
-      ctx.ingest.submit_write(std::string(req.body), unit, [respond](write_outcome out) {
-        // 507 Insufficient Storage: with --data-dir the journal refused the body (nothing
-        // applied) or could not make it durable yet (applied in memory; lost if the server
-        // stops first).
-        if (!out.journal_error.empty()) {
-          return respond(influx_error(
-              507, out.accepted == 0 ? "write refused: " + out.journal_error
-                                     : "points applied in memory but not yet written to the "
-                                       "journal (it keeps them and writes them once it can, "
-                                       "unless the server stops first): " +
-                                           out.journal_error));
-        }
-        if (out.rejected == 0) {
-          http_reply r;
-          r.status = 204;
-          r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
-          return respond(std::move(r));
-        }
-        std::string msg = "partial write: " + out.first_errors;
-        while (!msg.empty() && msg.back() == '\n')
-          msg.pop_back();
-        for (auto& c : msg) {
-          if (c == '\n') c = ';';
-        }
-        msg += " dropped=" + std::to_string(out.rejected);
-        respond(influx_error(400, msg));
-      });
+  // Moved, not copied: a body may be --max-body (25 MB) and waits in the writer's queue.
+  std::string body =
+      req.body_storage != nullptr ? std::move(*req.body_storage) : std::string(req.body);
+  const auto queued = ctx.ingest.submit_write(std::move(body), unit, [respond](write_outcome out) {
+    // 507 Insufficient Storage: with --data-dir the journal refused the body (nothing
+    // applied) or could not make it durable yet (applied in memory; lost if the server
+    // stops first).
+    if (!out.journal_error.empty()) {
+      return respond(influx_error(507, out.accepted == 0
+                                           ? "write refused: " + out.journal_error
+                                           : "points applied in memory but not yet written to the "
+                                             "journal (it keeps them and writes them once it can, "
+                                             "unless the server stops first): " +
+                                                 out.journal_error));
+    }
+    if (out.rejected == 0) {
+      http_reply r;
+      r.status = 204;
+      r.headers.emplace_back("X-Influxdb-Version", kInfluxVersion);
+      return respond(std::move(r));
+    }
+    std::string msg = "partial write: " + out.first_errors;
+    while (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
+    for (auto& c : msg) {
+      if (c == '\n') c = ';';
+    }
+    msg += " dropped=" + std::to_string(out.rejected);
+    respond(influx_error(400, msg));
+  });
   if (queued == ingest_service::submit_result::stopping) {
     respond(influx_error(503, "the server is stopping; nothing was written"));
   } else if (queued == ingest_service::submit_result::busy) {

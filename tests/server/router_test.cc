@@ -26,7 +26,7 @@ class RouterTest : public ::testing::Test {
   http_reply get(std::string_view target, http_method m = http_method::get) {
     http_reply out;
     bool answered = false;
-    router_.handle({m, target, {}, {}, {}, {}}, [&](http_reply r) {
+    router_.handle({m, target, {}, {}, {}, {}, nullptr}, [&](http_reply r) {
       out = std::move(r);
       answered = true;
     });
@@ -46,7 +46,7 @@ class RouterTest : public ::testing::Test {
   write_path path_{store_, counters_};
   line_applier applier_{path_};
   server_config config_;
-  token_auth auth_{"", false};  // open server
+  token_auth auth_{"", false};                     // open server
   ingest_service ingest_{store_, config_, auth_};  // never started: reads do not use it
   http_metrics metrics_;
   core::window_store window_{10'000'000'000};
