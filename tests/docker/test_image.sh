@@ -149,32 +149,52 @@ refusal=$("${run[@]}" env TICKRING_TOKEN=short tickring-entrypoint 2>&1) &&
 [[ $refusal == *"--auth-token-file"*"a token has 16 to 256 characters"* ]] ||
   fail "the entrypoint with TICKRING_TOKEN=short says: $refusal"
 
+# The journal where the entrypoint keeps it (docker/entrypoint.sh), in the image's volume.
+DATA_DIR=/var/lib/tickring/journal
+"${run[@]}" grep -q "TICKRING_DATA_DIR-$DATA_DIR" /usr/local/bin/tickring-entrypoint ||
+  fail "the entrypoint does not keep the journal in $DATA_DIR"
+
 # Loopback and kernel-picked ports: the host's network is shared, so the image's :8080 and
 # :9009 may be taken; the server prints the ports it bound on its first line.
-# --demo, as the README's `docker run` example.
-"${run[@]}" tickring-server --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn --demo \
-  >"$work/server.out" 2>"$work/server.err" &
-runner_pid=$!
-http_port="" ingest_port=""
-deadline=$((SECONDS + START_TIMEOUT_S))
-while [ -z "$http_port" ]; do
-  if [[ $(head -1 "$work/server.out" 2>/dev/null) =~ http=[^[:space:]]+:([0-9]+)\ ingest=[^[:space:]]+:([0-9]+) ]]; then
-    http_port=${BASH_REMATCH[1]} ingest_port=${BASH_REMATCH[2]}
-  elif ! kill -0 "$runner_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-    cat "$work/server.out" "$work/server.err" >&2
-    fail "tickring-server from the image did not start"
-  else
-    sleep 0.2
-  fi
-done
-# buildah runs the server as its descendant: find that process so it can be stopped by its id.
-for pid in $(descendants "$runner_pid"); do
-  [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = tickring-server ] && server_pid=$pid
-done
-[ -n "$server_pid" ] || fail "cannot find tickring-server among the processes buildah started"
-say "tickring-server from the image: pid $server_pid, http $http_port, ingest $ingest_port"
+start_server() {
+  "${run[@]}" tickring-server --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn \
+    --data-dir "$DATA_DIR" "$@" >"$work/server.out" 2>"$work/server.err" &
+  runner_pid=$!
+  http_port="" ingest_port="" server_pid=""
+  local deadline=$((SECONDS + START_TIMEOUT_S)) pid
+  while [ -z "$http_port" ]; do
+    if [[ $(head -1 "$work/server.out" 2>/dev/null) =~ http=[^[:space:]]+:([0-9]+)\ ingest=[^[:space:]]+:([0-9]+) ]]; then
+      http_port=${BASH_REMATCH[1]} ingest_port=${BASH_REMATCH[2]}
+    elif ! kill -0 "$runner_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      cat "$work/server.out" "$work/server.err" >&2
+      fail "tickring-server from the image did not start"
+    else
+      sleep 0.2
+    fi
+  done
+  # buildah runs the server as its descendant: find it so it can be stopped by its id.
+  for pid in $(descendants "$runner_pid"); do
+    [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = tickring-server ] && server_pid=$pid
+  done
+  [ -n "$server_pid" ] || fail "cannot find tickring-server among the processes buildah started"
+  url="http://127.0.0.1:$http_port"
+  say "tickring-server from the image: pid $server_pid, http $http_port, ingest $ingest_port"
+}
 
-url="http://127.0.0.1:$http_port"
+# SIGTERM, as `docker stop` sends: the server exits 0 and buildah run with it.
+stop_server() {
+  kill -TERM "$server_pid"
+  local deadline=$((SECONDS + 10)) status=0
+  while kill -0 "$runner_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  kill -0 "$runner_pid" 2>/dev/null && fail "tickring-server did not stop within 10 s of SIGTERM"
+  wait "$runner_pid" || status=$?
+  runner_pid="" server_pid=""
+  [ "$status" -eq 0 ] || { cat "$work/server.err" >&2; fail "tickring-server exited with $status"; }
+}
+
+# --demo, as the README's `docker run` example.
+start_server --demo
+
 get() { curl -sS --max-time "$REQUEST_TIMEOUT_S" "$@"; }
 
 health=$(get -f "$url/health") || fail "GET /health failed"
@@ -230,14 +250,13 @@ if "${run[@]}" tickring --http-port 1 health >/dev/null 2>&1; then
   fail "tickring health succeeded with nobody listening"
 fi
 
-# SIGTERM, as `docker stop` sends: the server exits 0 and buildah run with it.
-kill -TERM "$server_pid"
-deadline=$((SECONDS + 10))
-while kill -0 "$runner_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-kill -0 "$runner_pid" 2>/dev/null && fail "tickring-server did not stop within 10 s of SIGTERM"
-status=0
-wait "$runner_pid" || status=$?
-runner_pid="" server_pid=""
-[ "$status" -eq 0 ] || { cat "$work/server.err" >&2; fail "tickring-server exited with $status"; }
+stop_server
 
-say "ok: /health, the demo feed, TCP write read back, chart page, compose's feeder ($acme_points trades), tickring health, clean stop"
+# A restart keeps what was written: the journal in the image's data directory is replayed.
+start_server
+latest=$(get -f "$url/v1/series/docker_test/IMAGE/latest") ||
+  fail "the point written before the restart is gone (journal in $DATA_DIR)"
+[[ $latest == *'"price":101.25'* ]] || fail "after the restart read back $latest"
+stop_server
+
+say "ok: /health, the demo feed, TCP write read back, chart page, compose's feeder ($acme_points trades), tickring health, clean stop, the journal kept the write across a restart"
