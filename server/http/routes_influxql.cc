@@ -465,6 +465,21 @@ struct cell {
   }
 };
 
+// fill(<number>) in an integer column: truncated toward zero, as Go's int64(float64) does
+// for InfluxDB; clamped to the int64 range, where Go's conversion is undefined.
+void append_int_fill(std::string& out, double v) {
+  constexpr double kTwo63 = 9223372036854775808.0;
+  std::int64_t i = 0;
+  if (v >= kTwo63) {
+    i = INT64_MAX;
+  } else if (v <= -kTwo63) {
+    i = INT64_MIN;
+  } else if (v == v) {  // NaN stays 0
+    i = static_cast<std::int64_t>(v);
+  }
+  protocol::append_json_number(out, i);
+}
+
 std::optional<exec_error> select_aggregate(const exec_context& x, const iq::statement& st,
                                            const std::vector<const core::series*>& series,
                                            const std::vector<column>& cols, std::string& out) {
@@ -504,9 +519,19 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
     cells.assign(buckets * cols.size(), cell{});
     std::uint64_t points = 0;
     std::vector<int> index(cols.size());
+    // A column whose values are integers (count, or a sum or selector of an integer field):
+    // InfluxDB casts a fill(<number>) to an integer there, truncating it.
+    std::vector<bool> int_column(cols.size(), false);
+    for (std::size_t c = 0; c < cols.size(); ++c)
+      int_column[c] = cols[c].agg == iq::aggregate::count;
     for (const auto* s : group) {
-      for (std::size_t c = 0; c < cols.size(); ++c)
+      for (std::size_t c = 0; c < cols.size(); ++c) {
         index[c] = s->field_index(cols[c].field);
+        if (index[c] >= 0 && cols[c].agg != iq::aggregate::mean &&
+            s->fields()[static_cast<std::size_t>(index[c])].kind == core::field_kind::int64) {
+          int_column[c] = true;
+        }
+      }
       walk(*s, st.from, to, scanned, too_many, [&](const stored_point& p) {
         const std::uint64_t b =
             interval == 0
@@ -536,23 +561,8 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
       std::vector<std::string> previous(cols.size(), "null");
       std::uint64_t written = 0;
       std::string value;
-      // fill(previous) carries values forward in time, whatever the answer's order: in DESC
-      // order the rows are filled oldest first beforehand.
-      std::vector<std::vector<std::string>> filled;
-      if (st.fill == iq::fill_kind::previous && st.descending) {
-        filled.assign(buckets, std::vector<std::string>(cols.size()));
-        for (std::uint64_t b = 0; b < buckets; ++b) {
-          for (std::size_t c = 0; c < cols.size(); ++c) {
-            const cell& k = cells[b * cols.size() + c];
-            if (k.count != 0) {
-              value.clear();
-              k.append(value, cols[c].agg);
-              previous[c] = value;
-            }
-            filled[b][c] = previous[c];
-          }
-        }
-      }
+      // fill(previous) repeats the value of the row answered before, in the answer's order:
+      // with ORDER BY time DESC that is the newer bucket's, as InfluxDB's fill iterator does.
       for (const std::uint64_t b : order) {
         if (st.limit && written == *st.limit) break;
         bool empty = true;
@@ -575,10 +585,6 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
         for (std::size_t c = 0; c < cols.size(); ++c) {
           o.push_back(',');
           const cell& k = cells[b * cols.size() + c];
-          if (!filled.empty()) {
-            o += filled[b][c];
-            continue;
-          }
           if (k.count != 0) {
             value.clear();
             k.append(value, cols[c].agg);
@@ -588,7 +594,11 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
           }
           switch (st.fill) {
             case iq::fill_kind::number:
-              protocol::append_json_number(o, st.fill_value);
+              if (int_column[c]) {
+                append_int_fill(o, st.fill_value);
+              } else {
+                protocol::append_json_number(o, st.fill_value);
+              }
               break;
             case iq::fill_kind::previous:
               o += previous[c];
@@ -615,7 +625,11 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
 std::optional<exec_error> select(const exec_context& x, const iq::statement& st, std::string& out) {
   const auto series = series_of(x.ctx, st);
   if (series.empty()) return std::nullopt;
-  const auto cols = resolve_columns(st, series);
+  // `*` is every field of the measurement, as in InfluxDB, whose schema is per measurement:
+  // a symbol without one of them answers null in that column.
+  iq::statement whole;
+  whole.measurement = st.measurement;
+  const auto cols = resolve_columns(st, st.symbol ? series_of(x.ctx, whole) : series);
   const bool aggregate = !cols.empty() && cols.front().agg != iq::aggregate::none;
   return aggregate ? select_aggregate(x, st, series, cols, out)
                    : select_raw(x, st, series, cols, out);
