@@ -22,11 +22,13 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
-# integration tests, a load tool for cross-checks, a browser for the chart page's test, and a
+# integration tests, a real InfluxDB 1.x server (influxd, which the InfluxQL test compares
+# tickring's answers with; the test starts its own, the package's service is not used), a
+# load tool for cross-checks, a browser for the chart page's test, and a
 # daemonless Docker stand-in (podman, buildah; debootstrap makes the base image) for the
 # image's test (tests/docker/test_image.sh, which reads docker/compose.yaml with python3-yaml).
 test_packages=(
-  clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets wrk chromium
+  clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets influxdb wrk chromium
   podman buildah debootstrap python3-yaml
 )
 # What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
