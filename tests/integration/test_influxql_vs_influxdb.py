@@ -232,6 +232,8 @@ QUERIES += [
     ("SELECT mean(bid) FROM quotes WHERE %s GROUP BY time(15m), \"sym\" fill(0) LIMIT 3" % GAP_RANGE, "ms"),
     ("SELECT bid FROM quotes WHERE sym = 'USDJPY' AND time >= now() - 100000d AND time <= %d ORDER BY time DESC "
      "LIMIT 2" % (T0 + 60 * MIN), None),
+    # no upper bound: InfluxDB's buckets run to now(); fill(none) keeps the answer fixed
+    ("SELECT count(bid) FROM quotes WHERE time >= '%s' GROUP BY time(1d) fill(none)" % rfc(T0), "h"),
     ("SELECT count(live) FROM quotes WHERE %s GROUP BY time(1h)" % RANGE, "s"),
     ("SELECT max(size), min(size), sum(size) FROM trades WHERE %s" % RANGE, None),
     # fill(<number>) in integer columns (truncated by InfluxDB), null columns, empty answers
@@ -372,6 +374,13 @@ class VsInfluxDBTest(unittest.TestCase):
                 self.assertIn((q, epoch), QUERIES)
                 check(self, self.ij.query(q, epoch=epoch).raw, self.tc.query(q, epoch=epoch).raw)
                 check(self, self.ic.query(q, epoch=epoch).raw, self.tc.query(q, epoch=epoch).raw)
+
+    def test_several_statements_in_one_query(self):
+        q = ("SHOW TAG KEYS FROM \"quotes\"; SELECT last(bid) FROM quotes WHERE %s GROUP BY \"sym\"; "
+             "SELECT mean(ask) FROM quotes WHERE sym = 'GBPUSD' AND %s GROUP BY time(1h)" % (RANGE, RANGE))
+        want = [rs.raw for rs in self.ij.query(q, epoch="ms")]
+        self.assertEqual(len(want), 3)
+        self.assertEqual(normalise([rs.raw for rs in self.tc.query(q, epoch="ms")]), normalise(want))
 
     def test_show_databases_lists_the_database(self):
         # InfluxDB may list _internal too; only the database itself is compared.
