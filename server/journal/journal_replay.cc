@@ -155,6 +155,7 @@ class snapshot_loader final : public snapshot_visitor {
 }  // namespace
 
 std::uint64_t journal::load_snapshot(write_path& path) {
+  remove_snapshot_temps(options_.dir);
   const auto files = list_snapshots(options_.dir);
   std::uint64_t disk = 0;
   // Bad snapshots are set aside (renamed *.corrupt) only once the start goes on without them:

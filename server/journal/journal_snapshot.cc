@@ -89,6 +89,23 @@ std::vector<snapshot_file> list_snapshots(const std::string& dir) {
   return out;
 }
 
+void remove_snapshot_temps(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> temps;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.starts_with("snap-") && name.ends_with(".tmp"))
+      temps.push_back(dir + "/" + std::string(name));
+  }
+  ::closedir(d);
+  for (const auto& p : temps) {
+    if (::unlink(p.c_str()) == 0) {
+      spdlog::warn("journal: removed {}: a snapshot the last run did not finish", p);
+    }
+  }
+}
+
 std::string snapshot_path(const std::string& dir, std::uint64_t next_jseq) {
   return fmt::format("{}/snap-{:016x}.tsn", dir, next_jseq);
 }

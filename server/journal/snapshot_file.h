@@ -15,6 +15,8 @@ struct snapshot_file {
 };
 // snap-<16 hex digits>.tsn files of `dir`, newest (highest P) first.
 std::vector<snapshot_file> list_snapshots(const std::string& dir);
+// Removes snap-*.tmp files: snapshots a run stopped (or crashed) in the middle of.
+void remove_snapshot_temps(const std::string& dir);
 std::string snapshot_path(const std::string& dir, std::uint64_t next_jseq);
 
 }  // namespace tickring::server::journal

@@ -111,9 +111,15 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual([int(p[1]) for p in before["R"][0]], list(range(15000)))
         self.assertEqual([int(p[1]) for p in before["D"][0]], [0, 43, 3, 42])
         self.assertEqual(before["E"][0], [])
+        # A snapshot a crash interrupted is a .tmp file: removed at start, never read.
+        tmp = os.path.join(self.dir, "snap-00000000ffffffff.tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"TICKRSNP half a snapshot")
         with JournalServer(self.dir, *SNAP) as s:
             log = s.wait_log("journal: replayed")
             self.assertIn("loading snapshot", log)
+            self.assertIn("removed %s" % tmp, log)
+            self.assertFalse(os.path.exists(tmp))
             self.assertEqual(state(s, ["R", "D", "E"]), before)
             # Replay read the snapshot and fewer records than were ever written.
             self.assertGreater(s.metric("tickring_journal_snapshot_loaded_points"), 10000)
@@ -201,6 +207,8 @@ class SnapshotTest(unittest.TestCase):
                 stop.set()
                 t.join(TIMEOUT)
             with JournalServer(self.dir, *args) as s:
+                # The restart starts from a snapshot, then the journal after it.
+                self.assertIn("loading snapshot", s.wait_log("journal: replayed"))
                 info = s.info(sym)
                 n = 0 if info is None else info["count"]
                 if n:
