@@ -278,10 +278,13 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   } else {
     throw std::invalid_argument("--fsync must be always, everysec or no");
   }
-  c.journal.snapshot_interval = std::chrono::duration_cast<std::chrono::seconds>(
-      duration_flag("--snapshot-interval", snapshot_interval));
-  if (c.journal.snapshot_interval.count() < 0)
-    throw std::invalid_argument("--snapshot-interval must not be negative");
+  {
+    const auto interval = duration_flag("--snapshot-interval", snapshot_interval);
+    // Whole seconds: a snapshot walks the whole store, more often than that is no use.
+    if (interval.count() < 0 || (interval.count() > 0 && interval < std::chrono::seconds(1)))
+      throw std::invalid_argument("--snapshot-interval must be 0 (off) or at least 1s");
+    c.journal.snapshot_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
+  }
   if (c.journal.segment_bytes < journal::kMinSegmentBytes ||
       c.journal.segment_bytes > (std::size_t{1} << 40)) {
     throw std::invalid_argument("--journal-segment-bytes must be from " +

@@ -167,6 +167,7 @@ class SnapshotTest(unittest.TestCase):
 
     def test_bad_snapshot_flags_are_refused(self):
         for args, text in ((("--snapshot-interval", "soon"), "--snapshot-interval"),
+                           (("--snapshot-interval", "500ms"), "at least 1s"),
                            (("--snapshot-bytes", "lots"), "snapshot-bytes")):
             rc, err = start_fails("--data-dir", self.dir, *args)
             self.assertNotEqual(rc, 0)
