@@ -165,6 +165,44 @@ class SnapshotTest(unittest.TestCase):
             self.assertIn("trying the segments alone", log)
             self.assertGreater(s.info("R")["count"], 0)
 
+    def test_snapshots_taken_under_a_feed_of_overwrites_and_deletes_restart_exactly(self):
+        """The snapshot thread walks the rings while changes land; replaying the records from
+        its position over it must give exactly the store at the stop (docs/design.md)."""
+        syms = ["F%d" % k for k in range(8)]
+        with JournalServer(self.dir, "--snapshot-interval", "1s") as s:
+            stop = threading.Event()
+
+            def deleter():  # deletes land between feed lines, during the walks
+                i = 0
+                while not stop.is_set():
+                    s.request("DELETE", "/v1/series/quotes/%s/at/%d" % (syms[i % 8], T0 + i * 13))
+                    i += 1
+
+            d = threading.Thread(target=deleter)
+            d.start()
+            sock = s.feed()
+            for k in range(0, 300_000, 3000):
+                chunk = []
+                for i in range(k, k + 3000):
+                    chunk.append(line(syms[i % 8], i // 8))
+                    if i % 5 == 0 and i > 4000:  # an overwrite of an earlier time
+                        sym, j = syms[(i // 3) % 8], (i - 4000) // 8
+                        chunk.append("quotes,sym=%s bid=%d,ask=0.5 %d\n" % (sym, 10**6 + i, T0 + j))
+                chunk_bytes = "".join(chunk).encode()
+                sock.sendall(chunk_bytes)
+                if k == 150_000:  # a snapshot lands while the rest is fed
+                    wait_metric(s, "tickring_journal_snapshots_total", 1)
+            sock.sendall(b"quotes,sym=END bid=1,ask=1 %d\n" % T0)
+            stop.set()
+            d.join(TIMEOUT)
+            eventually(lambda: s.info("END") is not None, "the feed's last line never landed")
+            sock.close()
+            self.assertGreaterEqual(s.metric("tickring_journal_snapshots_total"), 1)
+            before = state(s, syms)
+        with JournalServer(self.dir, "--snapshot-interval", "1s") as s:
+            self.assertIn("loading snapshot", s.wait_log("journal: replayed"))
+            self.assertEqual(state(s, syms), before)
+
     def test_bad_snapshot_flags_are_refused(self):
         for args, text in ((("--snapshot-interval", "soon"), "--snapshot-interval"),
                            (("--snapshot-interval", "500ms"), "at least 1s"),
