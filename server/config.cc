@@ -79,6 +79,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string ws_policy = "conflate";
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
   std::string fsync = "everysec";
+  std::string snapshot_interval = std::to_string(c.journal.snapshot_interval.count()) + "s";
   po::options_description opts(
       "tickring-server: in-memory time-series server for market data\n\n"
       "Usage: tickring-server [options]\n\nOptions");
@@ -142,6 +143,10 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "with --data-dir: always (a /write is answered once on disk), everysec (fsync once a second), no (the OS decides)")
     ("journal-segment-bytes", po::value(&c.journal.segment_bytes)->default_value(c.journal.segment_bytes),
        "with --data-dir: size at which the journal starts a new segment file")
+    ("snapshot-interval", po::value(&snapshot_interval)->default_value(snapshot_interval),
+       "with --data-dir: write a snapshot of the store this often (0: not by time); replay then reads the newest snapshot and the journal after it")
+    ("snapshot-bytes", po::value(&c.journal.snapshot_bytes)->default_value(c.journal.snapshot_bytes),
+       "with --data-dir: also write a snapshot once the journal grew by this many bytes since the last (0: not by size)")
     ("journal-repair", po::bool_switch(&c.journal.repair),
        "with --data-dir: truncate the journal at a corrupt record instead of refusing to start (what follows it is lost)")
     ("auth-token-file", po::value(&c.auth_token_file)->value_name("FILE"),
@@ -272,6 +277,13 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     c.journal.fsync = journal::fsync_policy::no;
   } else {
     throw std::invalid_argument("--fsync must be always, everysec or no");
+  }
+  {
+    const auto interval = duration_flag("--snapshot-interval", snapshot_interval);
+    // Whole seconds: a snapshot walks the whole store, more often than that is no use.
+    if (interval.count() < 0 || (interval.count() > 0 && interval < std::chrono::seconds(1)))
+      throw std::invalid_argument("--snapshot-interval must be 0 (off) or at least 1s");
+    c.journal.snapshot_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
   }
   if (c.journal.segment_bytes < journal::kMinSegmentBytes ||
       c.journal.segment_bytes > (std::size_t{1} << 40)) {

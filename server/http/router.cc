@@ -199,7 +199,7 @@ http_reply metrics_page(const route_context& ctx) {
           load(j.disk_bytes));
     gauge("tickring_journal_segments", "Journal segment files on disk.", load(j.segments));
     counter("tickring_journal_segments_removed_total",
-            "Journal segments deleted because retention had evicted every point in them.",
+            "Journal segments deleted: a snapshot holds them, or retention evicted every point in them.",
             load(j.segments_removed));
     counter("tickring_journal_records_total", "Journal records written to the OS.",
             load(j.records));
@@ -218,6 +218,28 @@ http_reply metrics_page(const route_context& ctx) {
           load(j.queued_bytes));
     gauge("tickring_journal_replayed_records", "Records replayed from the journal at start.",
           load(j.replayed_records));
+    gauge("tickring_journal_snapshot_disk_bytes", "Bytes of snapshot files on disk.",
+          load(j.snapshot_disk_bytes));
+    counter("tickring_journal_snapshots_total", "Snapshots written since start.",
+            load(j.snapshots));
+    counter("tickring_journal_snapshot_errors_total", "Snapshots that failed (logged).",
+            load(j.snapshot_errors));
+    gauge("tickring_journal_last_snapshot_seconds",
+          "Unix time of the last snapshot written (0: none since start).",
+          load(j.last_snapshot_unix_ns) / 1'000'000'000);
+    gauge("tickring_journal_last_snapshot_bytes", "Bytes of the last snapshot written.",
+          load(j.last_snapshot_bytes));
+    gauge("tickring_journal_last_snapshot_points", "Points in the last snapshot written.",
+          load(j.last_snapshot_points));
+    gauge("tickring_journal_last_snapshot_duration_ms",
+          "Milliseconds the last snapshot took (walk, write, sync).",
+          load(j.last_snapshot_ns) / 1'000'000);
+    gauge("tickring_journal_snapshot_position",
+          "Journal position of the newest snapshot: replay starts at this writer sequence.",
+          load(j.snapshot_position));
+    gauge("tickring_journal_snapshot_loaded_points",
+          "Points loaded from the snapshot at start (before the journal after it).",
+          load(j.snapshot_loaded_points));
     gauge("tickring_journal_replay_seconds", "Seconds the replay at start took (rounded down).",
           load(j.replay_ns) / 1'000'000'000);
   }

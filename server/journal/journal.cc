@@ -94,11 +94,23 @@ void journal::start() {
   // What replay read is on disk already: a commit with nothing new completes at once.
   written_jseq_ = synced_jseq_ = done_jseq_ = next_jseq_ - 1;
   flusher_ = std::thread([this] { run_flusher(); });
+  if (store_ != nullptr &&
+      (options_.snapshot_interval.count() > 0 || options_.snapshot_bytes > 0)) {
+    snapshotter_ = std::thread([this] { run_snapshots(); });
+  }
 }
 
 void journal::stop() {
   if (!started_) return;
   started_ = false;
+  if (snapshotter_.joinable()) {
+    {
+      std::lock_guard lk(snap_mu_);
+      snap_stop_ = true;
+    }
+    snap_cv_.notify_one();
+    snapshotter_.join();
+  }
   hand_over();  // the ingest thread has stopped: its last buffer is ours now
   {
     std::lock_guard lk(mu_);
@@ -153,12 +165,15 @@ void journal::on_change(const applied_change& c) {
   ++local_records_;
   local_last_jseq_ = next_jseq_ - 1;
   segment_bytes_ += local_.size() - before;
+  // The store applied this change before the write path called us: a snapshot that reads
+  // this number finds every record up to it in the rings.
+  applied_jseq_.store(local_last_jseq_, std::memory_order_release);
   if (local_.size() >= kHandoverBytes) hand_over();
 }
 
 void journal::rotate() {
   if (segment_ != 0) {
-    segment_summary done{segment_, {}};
+    segment_summary done{segment_, next_jseq_ - 1, {}};
     done.newest.reserve(touched_.size());
     for (const std::uint32_t id : touched_)
       done.newest.emplace_back(by_id_[id], newest_[id]);
@@ -230,7 +245,8 @@ void journal::commit(commit_done done) {
 
 void journal::tick() {
   hand_over();
-  if (++ticks_ >= kDeadCheckTicks) {
+  if (++ticks_ >= kDeadCheckTicks || segments_cut_.load(std::memory_order_relaxed) != cut_done_) {
+    cut_done_ = segments_cut_.load(std::memory_order_relaxed);
     ticks_ = 0;
     drop_dead_segments();
   }
@@ -246,8 +262,11 @@ void journal::drop_dead_segments() {
     }
     return true;
   };
+  // Segments whose every record precedes the oldest kept snapshot's position.
+  const std::uint64_t cut = segments_cut_.load(std::memory_order_acquire);
+  auto covered = [&](const segment_summary& s) { return s.last_jseq < cut; };
   bool any = false;
-  while (!closed_.empty() && dead(closed_.front())) {
+  while (!closed_.empty() && (covered(closed_.front()) || dead(closed_.front()))) {
     hand_over();  // in order: the segments written before this request
     {
       std::lock_guard lk(mu_);
@@ -276,7 +295,7 @@ bool journal::remove_segment(std::uint64_t n) {
   if (sized) counters_.disk_bytes.fetch_sub(static_cast<std::uint64_t>(st.st_size));
   counters_.segments.fetch_sub(1);
   counters_.segments_removed.fetch_add(1);
-  spdlog::debug("journal: removed {}: retention evicted every point in it", path);
+  spdlog::debug("journal: removed {}: a snapshot holds it, or retention evicted its points", path);
   return true;
 }
 

@@ -19,6 +19,14 @@
 // touched in it; once every such series holds only newer points (retention evicted all the
 // segment's points), the oldest segment is deleted whole (oldest first, so the writer's
 // sequence stays contiguous): replaying the rest gives the same store.
+// Snapshots (docs/design.md, "Snapshots"): a snapshot thread, every --snapshot-interval or
+// once the journal grew by --snapshot-bytes, notes the journal position P (every record before
+// P is applied to the rings: on_change publishes its sequence after the store applied the
+// change), walks every series with the lock-free readers, writes snap-<P>.tmp, waits until
+// the journal holds (per --fsync) every record applied during the walk, syncs and renames it
+// to snap-<P>.tsn. It keeps the newest kSnapshotsKept; the ingest thread then deletes the
+// closed segments whose records all precede the oldest kept snapshot's P. Replay loads the
+// newest valid snapshot and applies the records from its P on.
 // Bounds: at most kMaxQueuedBytes handed over and not yet written; past it accepting() is
 // false (the disk is slower than the feed) rather than the ingest thread waiting.
 #pragma once
@@ -57,12 +65,22 @@ inline constexpr std::size_t kSpareBuffers = 8;
 inline constexpr std::chrono::seconds kIdleWake{1};
 // How many ingest ticks between checks for dead segments (about once a second).
 inline constexpr unsigned kDeadCheckTicks = 100;
+// Snapshots: the default period and journal growth that start one (0 turns either off), how
+// many are kept (the previous one is the fallback when the newest cannot be read), how often
+// the snapshot thread looks at the journal's growth, and the buffer it writes in.
+inline constexpr std::chrono::seconds kDefaultSnapshotInterval{600};
+inline constexpr std::uint64_t kDefaultSnapshotBytes = 1ULL << 30;
+inline constexpr std::size_t kSnapshotsKept = 2;
+inline constexpr std::chrono::milliseconds kSnapshotPoll{200};
+inline constexpr std::size_t kSnapshotWriteBytes = 1024 * 1024;
 
 struct journal_options {
   std::string dir;
   fsync_policy fsync = fsync_policy::everysec;
   std::size_t segment_bytes = kDefaultSegmentBytes;
   bool repair = false;
+  std::chrono::seconds snapshot_interval = kDefaultSnapshotInterval;  // 0: not by time
+  std::uint64_t snapshot_bytes = kDefaultSnapshotBytes;               // 0: not by growth
 };
 
 struct journal_counters {
@@ -79,6 +97,16 @@ struct journal_counters {
   std::atomic<std::uint64_t> replay_rejected{0};  // replayed points the store refused
   std::atomic<std::uint64_t> replay_ns{0};
   std::atomic<bool> failing{false};  // a write error has not been overcome yet
+  // Snapshots.
+  std::atomic<std::uint64_t> snapshots{0};        // written since start
+  std::atomic<std::uint64_t> snapshot_errors{0};  // attempts that failed
+  std::atomic<std::int64_t> last_snapshot_unix_ns{0};
+  std::atomic<std::uint64_t> last_snapshot_bytes{0};
+  std::atomic<std::uint64_t> last_snapshot_points{0};
+  std::atomic<std::uint64_t> last_snapshot_ns{0};        // how long it took
+  std::atomic<std::uint64_t> snapshot_disk_bytes{0};     // snapshot files on disk
+  std::atomic<std::uint64_t> snapshot_loaded_points{0};  // at start, from the snapshot
+  std::atomic<std::uint64_t> snapshot_position{0};       // P of the newest snapshot (0: none)
 };
 
 class journal final : public durable_sink {
@@ -95,10 +123,10 @@ class journal final : public durable_sink {
   // drops a torn last record (and truncates it away), and throws std::runtime_error naming
   // the file and offset of a corrupt record unless options.repair (then truncates there).
   void replay(write_path& path);
-  // Starts the flusher. After replay.
+  // Starts the flusher and the snapshot thread. After replay.
   void start();
-  // After the ingest thread has stopped (joined): hands over its last buffer, writes and
-  // syncs everything, runs the last completions and stops the flusher.
+  // After the ingest thread has stopped (joined): stops the snapshot thread, hands over its last
+  // buffer, writes and syncs everything, runs the last completions and stops the flusher.
   void stop();
 
   // ---- ingest thread (durable_sink) ----
@@ -109,6 +137,9 @@ class journal final : public durable_sink {
 
   const journal_counters& counters() const { return counters_; }
   const journal_options& options() const { return options_; }
+  // Snapshot thread (tests may call it instead): writes one snapshot now if anything changed
+  // since the last one. False when it failed (logged and counted).
+  bool snapshot_now();
   std::string last_error() const;
 
  private:
@@ -123,6 +154,7 @@ class journal final : public durable_sink {
   // A closed segment: the newest time each series touched in it.
   struct segment_summary {
     std::uint64_t segment;
+    std::uint64_t last_jseq;  // its last record's writer sequence
     std::vector<std::pair<const core::series*, core::time_ns>> newest;
   };
   struct waiter {
@@ -138,6 +170,11 @@ class journal final : public durable_sink {
   bool write_chunk(chunk& c, std::string& error);  // flusher
   bool sync(std::string& error);                   // flusher
   std::string segment_path(std::uint64_t n) const;
+  void run_snapshots();
+  std::uint64_t load_snapshot(write_path& path);  // replay: the position loaded (0: none)
+  bool write_snapshot(std::uint64_t next_jseq, std::string& error);  // snapshot thread
+  bool wait_journal(std::uint64_t jseq, std::string& error);         // snapshot thread
+  void prune_snapshots();                                            // snapshot thread
 
   journal_options options_;
   journal_counters counters_;
@@ -158,6 +195,20 @@ class journal final : public durable_sink {
   std::deque<segment_summary> closed_;  // oldest first
   unsigned ticks_ = 0;
   std::uint64_t next_segment_ = 1;  // set by replay past every segment found
+  std::uint64_t cut_done_ = 0;      // segments before this position were queued for deletion
+
+  // Published by the ingest thread after each on_change: the last record applied.
+  std::atomic<std::uint64_t> applied_jseq_{0};
+  // Published by the snapshot thread: segments whose records all precede it may go.
+  std::atomic<std::uint64_t> segments_cut_{0};
+
+  // Snapshot thread.
+  const core::series_store* store_ = nullptr;  // set by replay
+  std::thread snapshotter_;
+  std::mutex snap_mu_;
+  std::condition_variable snap_cv_;
+  bool snap_stop_ = false;                // guarded by snap_mu_
+  std::uint64_t last_snapshot_jseq_ = 0;  // P of the newest snapshot (0: none)
 
   // Shared with the flusher.
   mutable std::mutex mu_;
