@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "server/journal/byte_io.h"
+
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
@@ -41,19 +43,6 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(const unsigned char
 }
 const bool kHaveSse42 = __builtin_cpu_supports("sse4.2") != 0;
 #endif
-
-template <class T>
-void put(std::string& out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
-  out.append(b, sizeof(T));
-}
-template <class T>
-T get(const unsigned char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 // Starts a frame: reserves length and CRC, returns where the body starts.
 std::size_t open_frame(std::string& out, record_type type, std::uint64_t jseq) {

@@ -4,21 +4,10 @@
 
 #include <cstring>
 
+#include "server/journal/byte_io.h"
+
 namespace tickring::server::journal {
 namespace {
-
-template <class T>
-void put(std::string& out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
-  out.append(b, sizeof(T));
-}
-template <class T>
-T get(const unsigned char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 std::size_t open_frame(std::string& out, snapshot_record type) {
   const std::size_t at = out.size();
