@@ -199,7 +199,8 @@ http_reply metrics_page(const route_context& ctx) {
           load(j.disk_bytes));
     gauge("tickring_journal_segments", "Journal segment files on disk.", load(j.segments));
     counter("tickring_journal_segments_removed_total",
-            "Journal segments deleted: a snapshot holds them, or retention evicted every point in them.",
+            "Journal segments deleted: a snapshot holds them, or retention evicted every point in "
+            "them.",
             load(j.segments_removed));
     counter("tickring_journal_records_total", "Journal records written to the OS.",
             load(j.records));

@@ -31,7 +31,7 @@ struct route_context {
   const server_config& config;
   http_metrics& metrics;
   core::window_store& window;
-  const stream::stream_context* streams;      // for /metrics; may be nullptr
+  const stream::stream_context* streams;  // for /metrics; may be nullptr
   const token_auth& auth;
   const journal::journal* journal = nullptr;  // --data-dir; for /health and /metrics
 };

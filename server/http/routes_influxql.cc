@@ -328,15 +328,21 @@ std::vector<std::vector<const core::series*>> groups_of(
   return g;
 }
 
+// The answer's columns: "time", then each selected column's title.
+std::vector<std::string> column_titles(const std::vector<column>& cols) {
+  std::vector<std::string> titles{"time"};
+  for (const auto& c : cols)
+    titles.push_back(c.title);
+  return titles;
+}
+
 std::optional<exec_error> select_raw(const exec_context& x, const iq::statement& st,
                                      const std::vector<const core::series*>& series,
                                      const std::vector<column>& cols, std::string& out) {
   std::uint64_t scanned = 0;
   bool too_many = false;
   bool first_series = true;
-  std::vector<std::string> titles{"time"};
-  for (const auto& c : cols)
-    titles.push_back(c.title);
+  const std::vector<std::string> titles = column_titles(cols);
   // A column that no series has as a field (nor is sym) makes InfluxDB leave it null; when
   // no selected column exists at all, the answer has no series.
   bool any_known = false;
@@ -511,9 +517,7 @@ std::optional<exec_error> select_aggregate(const exec_context& x, const iq::stat
   std::uint64_t scanned = 0;
   bool too_many = false;
   bool first_series = true;
-  std::vector<std::string> titles{"time"};
-  for (const auto& c : cols)
-    titles.push_back(c.title);
+  const std::vector<std::string> titles = column_titles(cols);
   std::vector<cell> cells;
   for (const auto& group : groups_of(st, series)) {
     cells.assign(buckets * cols.size(), cell{});

@@ -17,12 +17,6 @@
 namespace tickring::server::journal {
 namespace {
 
-std::int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string errno_text(int e) {
   return std::strerror(e);
 }
@@ -353,7 +347,7 @@ bool journal::sync(std::string& error) {
   dirty_ = false;
   synced_jseq_ = written_jseq_;
   counters_.fsyncs.fetch_add(1, std::memory_order_relaxed);
-  counters_.last_fsync_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
+  counters_.last_fsync_unix_ns.store(wall_clock_ns(), std::memory_order_relaxed);
   return true;
 }
 

@@ -22,12 +22,6 @@
 namespace tickring::server::journal {
 namespace {
 
-std::int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool write_all(int fd, const std::string& bytes, std::string& error, const std::string& path) {
   std::size_t at = 0;
   while (at < bytes.size()) {
@@ -151,7 +145,7 @@ bool journal::snapshot_now() {
                       std::chrono::steady_clock::now() - started)
                       .count();
   counters_.last_snapshot_ns.store(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
-  counters_.last_snapshot_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
+  counters_.last_snapshot_unix_ns.store(wall_clock_ns(), std::memory_order_relaxed);
   counters_.snapshots.fetch_add(1, std::memory_order_relaxed);
   prune_snapshots();
   spdlog::info("journal: snapshot at position {}: {} points, {} bytes in {:.3f} s", next_jseq,
@@ -170,7 +164,7 @@ bool journal::write_snapshot(std::uint64_t next_jseq, std::string& error) {
   std::string buf;
   buf.reserve(kSnapshotWriteBytes + 64 * 1024);
   append_snapshot_header(buf);
-  append_snapshot_begin(buf, next_jseq, unix_now_ns());
+  append_snapshot_begin(buf, next_jseq, wall_clock_ns());
   std::uint64_t bytes = 0;
   std::uint64_t series_written = 0;
   std::uint64_t points = 0;
