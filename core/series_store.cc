@@ -1,8 +1,35 @@
 #include "core/series_store.h"
 
 #include <bit>
+#include <cstring>
 
 namespace tickring::core {
+namespace {
+
+// Unkeyed and cheap (a multiply per 8 bytes): only indexes the writer's cache, whose hits are
+// verified by name. Not for the shared table (see series_store.h). A product's high bits
+// depend on every input bit, its low bits only on the low ones: index with the high bits.
+std::uint64_t cache_hash(std::string_view a, std::string_view b) noexcept {
+  std::uint64_t h = (a.size() << 8 | b.size()) * 0x9E3779B97F4A7C15ULL;
+  auto mix = [&h](std::string_view s) {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    }
+    if (i < s.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    }
+  };
+  mix(a);
+  mix(b);
+  return h;
+}
+
+}  // namespace
 
 std::string_view to_string(apply_error e) noexcept {
   switch (e) {
@@ -28,7 +55,8 @@ series_store::series_store(series_store_limits limits, hash_key key)
       // At most half full, so that probe sequences stay short.
       mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
       table_(new std::atomic<series*>[mask_ + 1]),
-      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]) {
+      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]),
+      writer_cache_(new series*[kWriterCacheSlots]()) {
   for (std::size_t i = 0; i <= mask_; ++i)
     table_[i].store(nullptr, std::memory_order_relaxed);
 }
@@ -76,14 +104,23 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
   return s;
 }
 
+series* series_store::find_or_create(const point_input& p, apply_result& r) {
+  static_assert(std::has_single_bit(kWriterCacheSlots));
+  constexpr int kShift = 64 - std::countr_zero(kWriterCacheSlots);
+  series*& cached = writer_cache_[cache_hash(p.measurement, p.symbol) >> kShift];
+  series* s = cached;
+  if (s != nullptr && s->symbol() == p.symbol && s->measurement() == p.measurement) return s;
+  const std::size_t hash = slot_hash(p.measurement, p.symbol);
+  s = find_mutable(p.measurement, p.symbol, hash);
+  if (s == nullptr) s = create(p, hash, r);
+  if (s != nullptr) cached = s;
+  return s;
+}
+
 apply_result series_store::apply(const point_input& p) {
   apply_result r;
-  const std::size_t hash = slot_hash(p.measurement, p.symbol);
-  series* s = find_mutable(p.measurement, p.symbol, hash);
-  if (s == nullptr) {
-    s = create(p, hash, r);
-    if (s == nullptr) return r;
-  }
+  series* s = find_or_create(p, r);
+  if (s == nullptr) return r;
   r.target = s;
   // Map the line's fields to the series' order. Feeds almost always repeat the first point's
   // order, so position i is tried first and the name search is the exception.
