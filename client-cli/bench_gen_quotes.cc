@@ -41,7 +41,7 @@ int run_bench_gen_quotes(const global_options& given, const std::vector<std::str
     ("out", po::value(&out_path)->value_name("FILE"), "where to write (- for stdout); required")
     ("quotes", po::value(&quotes)->value_name("N")->default_value(quotes), "quotes (lines) to write")
     ("symbols", po::value(&symbols)->value_name("S")->default_value(symbols), "distinct symbols (series)")
-    ("decimals", po::value(&decimals)->default_value(decimals), "decimals of the bid and ask prices")
+    ("decimals", po::value(&decimals)->value_name("D")->default_value(decimals), "decimals of the bid and ask prices")
     ("base-time", po::value(&base_time)->value_name("NS")->default_value(base_time),
        "time of the first quote, ns since the epoch");
   // clang-format on
