@@ -1,4 +1,5 @@
-"""The load tools: `bench gen-quotes`, `bench ingest --file` and `bench query`'s own HTTP client.
+"""The load tools: `bench gen-quotes`, `bench ingest --file`, `bench query`'s own HTTP client,
+and bench/newest_latency (built with bench/ only: TICKRING_NEWEST_LATENCY names it).
 
 `bench ingest --file` runs against the real server binary and the stored points are checked
 through the HTTP API. `bench query`'s client (client-cli/bench_http.cc) frames answers itself,
@@ -6,6 +7,7 @@ so it also runs against a scripted HTTP server on loopback that answers in every
 server may use (Content-Length, chunked in pieces, close-delimited, 100 Continue first, a
 closed keep-alive connection): if an answer were framed wrongly, the next one would be read
 from the wrong place and the error count would differ from the number of 500 answers sent.
+newest_latency's Redis side is checked the same way against a scripted RESP server.
 """
 import json
 import os
@@ -20,6 +22,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import CLI, SLOW, TIMEOUT, Server  # noqa: E402
 
+NEWEST_LATENCY = os.environ.get("TICKRING_NEWEST_LATENCY", "build/release/bench/newest_latency")
 QUOTE = re.compile(r"^quotes,sym=SYM\d{4} bid=\d+\.\d\d,ask=\d+\.\d\d,bid_size=\d+i,ask_size=\d+i (\d{19})$")
 
 
@@ -91,6 +94,61 @@ class ScriptedHttp:
 
     def close(self):
         self.stop = True
+        self.listener.close()
+
+
+class ScriptedResp:
+    """Answers each XREVRANGE (13 RESP lines) on one connection; answer n chosen by n."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.count = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def entry(i):
+        fields = [b"bid", b"1.25", b"ask", b"1.26", b"bid_size", b"%d" % i]
+        eid = b"%d-0" % i
+        return (b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(eid), eid, len(fields))
+                + b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields))
+
+    def answer(self, n):
+        if n % 5 == 0:
+            return [b"-ERR no such key\r\n"]
+        if n % 5 == 1:
+            return [b"*0\r\n"]  # an empty stream: an error for the tool
+        whole = b"*100\r\n" + b"".join(self.entry(i) for i in range(100))
+        if n % 5 == 2:  # in pieces that cut lengths and lines
+            return [whole[k:k + 777] for k in range(0, len(whole), 777)]
+        return [whole]
+
+    def serve(self):
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(TIMEOUT)
+        with conn:
+            buf = b""
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while buf.count(b"\r\n") >= 13:
+                    buf = buf.split(b"\r\n", 13)[13]
+                    self.count += 1
+                    for p in self.answer(self.count):
+                        conn.sendall(p)
+
+    def close(self):
         self.listener.close()
 
 
@@ -185,6 +243,45 @@ class BenchToolsTest(unittest.TestCase):
         self.assertEqual(http.count, 2200)
         self.assertEqual(j["errors"], 400)
         self.assertGreater(http.connections, 1)  # the closed connections were reopened
+
+
+@unittest.skipUnless(os.path.exists(NEWEST_LATENCY), "bench/ not built (asan and tsan presets)")
+class NewestLatencyTest(unittest.TestCase):
+    def test_http_against_the_server(self):
+        with Server() as srv:
+            body = "".join("q,sym=A bid=%d.25 %d\n" % (i, 1_700_000_000_000_000_000 + i) for i in range(150))
+            self.assertEqual(srv.request("POST", "/write", body.encode())[0], 204)
+            r = subprocess.run([NEWEST_LATENCY, "http", "127.0.0.1", str(srv.http_port),
+                                "/v1/series/q/A?order=desc&limit=100", "--requests", "300"],
+                               capture_output=True, text=True, timeout=60 * SLOW)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            j = json.loads(r.stdout)
+            self.assertEqual((j["server"], j["requests"], j["errors"]), ("tickring", 300, 0))
+            _, _, answer = srv.request("GET", "/v1/series/q/A?order=desc&limit=100")
+            self.assertEqual(j["answer_bytes"], len(answer))
+            r = subprocess.run([NEWEST_LATENCY, "http", "127.0.0.1", str(srv.http_port),
+                                "/v1/series/q/NOPE?order=desc&limit=100", "--requests", "20"],
+                               capture_output=True, text=True, timeout=60 * SLOW)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(json.loads(r.stdout)["errors"], 20)
+
+    def test_redis_framing(self):
+        resp = ScriptedResp()
+        try:
+            r = subprocess.run([NEWEST_LATENCY, "redis", "127.0.0.1", str(resp.port), "k",
+                                "--requests", "500", "--warmup", "0"],
+                               capture_output=True, text=True, timeout=60 * SLOW)
+        finally:
+            resp.close()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        j = json.loads(r.stdout)
+        # Answers 1..500 on one connection: every fifth an error reply, every fifth empty.
+        self.assertEqual(resp.count, 500)
+        self.assertEqual((j["server"], j["requests"], j["errors"]), ("redis", 500, 200))
+
+    def test_usage(self):
+        r = subprocess.run([NEWEST_LATENCY, "ftp", "h", "1", "x"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
 
 
 if __name__ == "__main__":
