@@ -1,4 +1,4 @@
-// The ingest benchmark's procedure (DESIGN.md §7: TCP line-protocol ingest until every point is
+// The ingest benchmark's procedure (docs/design.md: TCP line-protocol ingest until every point is
 // queryable, >= 3,000,000 quotes/s with 1,000 symbols and 4 fields).
 //
 // 1. The quotes are generated into memory first (quote_gen.h, one thread per connection), so

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (DESIGN.md §2).
+# Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (docs/design.md).
 build_packages=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-program-options1.81-dev

@@ -1,4 +1,5 @@
-// tickring-server: wires the parts together (DESIGN.md §1).
+// tickring-server: wires the parts together (docs/design.md "Threads").
+//   feed thread: the TCP feed's connections, reading and parsing (ingest.h);
 //   ingest thread: one io_context, one thread (ingest.h) — the only writer;
 //   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
 //   SIGINT/SIGTERM: stop accepting (the HTTP backlog is still served), apply what the feeds
@@ -25,6 +26,7 @@
 #include "server/journal/journal.h"
 #include "server/listen.h"
 #include "server/stream/hub.h"
+#include "server/thread_name.h"
 
 namespace {
 
@@ -170,7 +172,10 @@ int run(const server::server_config& config) {
   };
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < config.workers; ++i)
-    threads.emplace_back(work);
+    threads.emplace_back([&work] {
+      tickring::server::name_this_thread("worker");
+      work();
+    });
   work();
   for (auto& t : threads)
     t.join();

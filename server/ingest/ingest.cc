@@ -16,6 +16,7 @@
 #include "server/ingest/demo_feed.h"
 #include "server/ingest/feed_session.h"
 #include "server/listen.h"
+#include "server/thread_name.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -154,10 +155,14 @@ void ingest_service::start() {
   if (m.path.durable() != nullptr) m.schedule_tick();
   m.started = true;
   m.thread = std::thread([&m] {
+    name_this_thread("ingest");
     auto guard = asio::make_work_guard(m.ioc);
     m.ioc.run();
   });
-  m.feed_thread = std::thread([&m] { m.feed_ioc.run(); });
+  m.feed_thread = std::thread([&m] {
+    name_this_thread("feed");
+    m.feed_ioc.run();
+  });
 }
 
 void ingest_service::stop_feeds() {
