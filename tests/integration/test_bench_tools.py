@@ -152,7 +152,6 @@ class ScriptedResp:
         self.listener.close()
 
 
-@unittest.skipUnless(os.path.exists(CLI), "tickring CLI not built")
 class BenchToolsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -245,7 +244,6 @@ class BenchToolsTest(unittest.TestCase):
         self.assertGreater(http.connections, 1)  # the closed connections were reopened
 
 
-@unittest.skipUnless(os.path.exists(NEWEST_LATENCY), "bench/ not built (asan and tsan presets)")
 class NewestLatencyTest(unittest.TestCase):
     def test_http_against_the_server(self):
         with Server() as srv:
@@ -283,6 +281,12 @@ class NewestLatencyTest(unittest.TestCase):
         r = subprocess.run([NEWEST_LATENCY, "ftp", "h", "1", "x"], capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 2)
 
+
+if NEWEST_LATENCY == "":
+    # A build without bench/ (the asan and tsan presets) has no newest_latency: CMake passes an
+    # empty path. Any other path must exist (the test fails otherwise).
+    print("test_bench_tools: no bench/ in this build: NewestLatencyTest not run", file=sys.stderr)
+    del NewestLatencyTest
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
