@@ -34,15 +34,6 @@ void feed_batch::add_rejection(std::uint64_t line_number, reject_reason why, std
   rejections.push_back({points.size(), line_number, why, std::move(reason)});
 }
 
-// A name the parser unescaped lives in its scratch, which the next line overwrites: keep a
-// copy. Any other name is a view of the line, which lives in text_.
-std::string_view feed_batch::keep(std::string_view name, std::string_view line_copy) {
-  if (name.data() >= line_copy.data() &&
-      name.data() + name.size() <= line_copy.data() + line_copy.size())
-    return name;
-  return escaped_.emplace_back(name);
-}
-
 void feed_batch::add_line(std::string_view line, std::uint64_t line_number, core::time_ns now,
                           core::time_ns max_future_skew, protocol::line_parser& parser) {
   // text_ was reserved for a whole read, so appending never moves the lines already viewed.

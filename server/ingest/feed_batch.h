@@ -73,7 +73,14 @@ struct feed_batch {
   void add_rejection(std::uint64_t line_number, reject_reason why, std::string reason);
 
  private:
-  std::string_view keep(std::string_view name, std::string_view line_copy);
+  // A name the parser unescaped lives in its scratch, which the next line overwrites: keep a
+  // copy. Any other name is a view of the line, which lives in text_. Inline: six per quote.
+  std::string_view keep(std::string_view name, std::string_view line_copy) {
+    if (name.data() >= line_copy.data() &&
+        name.data() + name.size() <= line_copy.data() + line_copy.size()) [[likely]]
+      return name;
+    return escaped_.emplace_back(name);
+  }
 
   std::string text_;
   std::deque<std::string> escaped_;
