@@ -97,7 +97,20 @@ series::series(std::string measurement, std::string symbol, std::vector<field_sp
     : measurement_(std::move(measurement)),
       symbol_(std::move(symbol)),
       fields_(std::move(fields)),
-      rows_(make_series_rows(fields_.size(), initial_capacity)) {}
+      rows_(make_series_rows(fields_.size(), initial_capacity)) {
+  std::size_t bytes = 0;
+  for (const auto& f : fields_)
+    bytes += f.name.size() + 1;
+  if (bytes == 0 || bytes - 1 > kPackedNameBytes) return;  // same_layout answers false
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < fields_.size(); ++i) {
+    kinds_[i] = fields_[i].kind;
+    std::memcpy(packed_names_.data() + at, fields_[i].name.data(), fields_[i].name.size());
+    at += fields_[i].name.size();
+    if (i + 1 < fields_.size()) packed_names_[at++] = '\0';
+  }
+  packed_size_ = static_cast<std::uint8_t>(at);
+}
 
 int series::field_index(std::string_view name) const {
   for (std::size_t i = 0; i < fields_.size(); ++i) {

@@ -20,14 +20,17 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/ring_cell.h"
+#include "core/same_bytes.h"
 
 namespace tickring::core {
 
@@ -94,6 +97,13 @@ class series {
   // Index of a field by name, or -1.
   int field_index(std::string_view name) const;
 
+  // True when `fields` are exactly this series' fields, in its order, with its kinds: the
+  // common case of a feed repeating its first line's layout, checked against a copy of the
+  // names and kinds kept beside rows_ (one cache line the writer touches anyway) instead of
+  // the field_spec vector's three. False also when the names are too long to keep there.
+  template <class Field>
+  bool same_layout(std::span<const Field> fields) const;
+
   const series_rows& rows() const { return *rows_; }
   series_rows& writer_rows() { return *rows_; }  // writer only
 
@@ -119,7 +129,28 @@ class series {
   alignas(64) std::string measurement_;
   std::string symbol_;
   std::vector<field_spec> fields_;
-  std::unique_ptr<series_rows> rows_;
+  // Writer's hot line: the ring, and the layout checked by same_layout (the names joined by
+  // '\0', which no name contains: the parser rejects control bytes; 0 bytes: they do not fit).
+  static constexpr std::size_t kPackedNameBytes = 64 - sizeof(void*) - kMaxFieldsPerSeries - 1;
+  alignas(64) std::unique_ptr<series_rows> rows_;
+  std::array<field_kind, kMaxFieldsPerSeries> kinds_{};
+  std::uint8_t packed_size_ = 0;
+  std::array<char, kPackedNameBytes> packed_names_{};
 };
+
+template <class Field>
+bool series::same_layout(std::span<const Field> fields) const {
+  if (fields.size() != fields_.size() || packed_size_ == 0) return false;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string_view name = fields[i].name;
+    if (fields[i].kind != kinds_[i] || at + name.size() > packed_size_ ||
+        !same_bytes(packed_names_.data() + at, name.data(), name.size()))
+      return false;
+    at += name.size();
+    if (at < packed_size_ && packed_names_[at++] != '\0') return false;
+  }
+  return at == packed_size_;
+}
 
 }  // namespace tickring::core

@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "core/same_bytes.h"
+
 namespace tickring::core {
 namespace {
 
@@ -31,33 +33,6 @@ std::uint64_t cache_hash(std::string_view a, std::string_view b) noexcept {
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ULL;
   return h ^ (h >> 32);
-}
-
-// Equality of two short names without a call into memcmp (a series' names and a quote's field
-// names are a few bytes; the call and its setup cost more than the compare).
-inline bool same_name(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = a.size();
-  if (n != b.size()) return false;
-  auto load8 = [](const char* p) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-  };
-  auto load4 = [](const char* p) {
-    std::uint32_t w;
-    std::memcpy(&w, p, 4);
-    return w;
-  };
-  if (n >= 8) {
-    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
-    // Two overlapping words cover 8..16 bytes.
-    return load8(a.data()) == load8(b.data()) && load8(a.data() + n - 8) == load8(b.data() + n - 8);
-  }
-  if (n >= 4)
-    return load4(a.data()) == load4(b.data()) && load4(a.data() + n - 4) == load4(b.data() + n - 4);
-  for (std::size_t i = 0; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
 }
 
 }  // namespace
@@ -157,31 +132,29 @@ series* series_store::find_or_create(const point_input& p, apply_result& r) {
   return s;
 }
 
-apply_result series_store::apply(const point_input& p) {
-  apply_result r;
-  series* s = find_or_create(p, r);
-  if (s == nullptr) return r;
-  r.target = s;
-  // Map the line's fields to the series' order. Feeds almost always repeat the first point's
-  // order, so position i is tried first and the name search is the exception.
-  const std::size_t n = s->field_count();
+// The general case of apply's field mapping: any order, names searched; false with r.error
+// set when the fields are not the series' own.
+bool series_store::map_fields(const series& s, const point_input& p, apply_result& r) {
+  // Position i is tried first (a reordered line usually keeps most fields in place); the name
+  // search is the exception.
+  const std::size_t n = s.field_count();
   auto& words = r.words;
   std::uint32_t seen = 0;
   static_assert(kMaxFieldsPerSeries <= 32);
   for (std::size_t i = 0; i < p.fields.size(); ++i) {
     const field_input& f = p.fields[i];
-    int idx = (i < n && same_name(s->fields()[i].name, f.name)) ? static_cast<int>(i)
-                                                                : s->field_index(f.name);
+    int idx = (i < n && same_name(s.fields()[i].name, f.name)) ? static_cast<int>(i)
+                                                               : s.field_index(f.name);
     if (idx < 0) {
       r.error = apply_error::unknown_field;
       r.field = f.name;
-      return r;
+      return false;
     }
-    const auto& spec = s->fields()[static_cast<std::size_t>(idx)];
+    const auto& spec = s.fields()[static_cast<std::size_t>(idx)];
     if (spec.kind != f.kind) {
       r.error = apply_error::field_type_conflict;
       r.field = f.name;
-      return r;
+      return false;
     }
     words[static_cast<std::size_t>(idx)] = f.bits;
     seen |= 1U << idx;
@@ -190,10 +163,26 @@ apply_result series_store::apply(const point_input& p) {
     for (std::size_t i = 0; i < n; ++i) {
       if ((seen & (1U << i)) == 0) {
         r.error = apply_error::missing_field;
-        r.field = s->fields()[i].name;
-        return r;
+        r.field = s.fields()[i].name;
+        return false;
       }
     }
+  }
+  return true;
+}
+
+apply_result series_store::apply(const point_input& p) {
+  apply_result r;
+  series* s = find_or_create(p, r);
+  if (s == nullptr) return r;
+  r.target = s;
+  // Feeds almost always repeat their first line's layout: checked in one pass.
+  auto& words = r.words;
+  if (s->same_layout(p.fields)) {
+    for (std::size_t i = 0; i < p.fields.size(); ++i)
+      words[i] = p.fields[i].bits;
+  } else if (!map_fields(*s, p, r)) {
+    return r;
   }
   const auto put = s->writer_rows().put(p.time, words.data());
   r.inserted = put.inserted;

@@ -136,6 +136,7 @@ class series_store {
   // Writer only: the cache first, then the table, then a new series (null: r.error says why).
   series* find_or_create(const point_input& p, apply_result& r);
   std::size_t enforce_retention(series& s);
+  static bool map_fields(const series& s, const point_input& p, apply_result& r);
 
   series_store_limits limits_;
   hash_key key_;
