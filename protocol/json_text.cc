@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
 namespace tickring::protocol {
 
@@ -81,14 +83,104 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+namespace {
+
+// Decimal digits of n (n > 0: at least 1).
+unsigned decimal_digits(std::uint64_t n) {
+  unsigned d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
+}
+
+constexpr std::uint64_t kPow10[] = {1,       10,        100,        1'000,      10'000,
+                                    100'000, 1'000'000, 10'000'000, 100'000'000};
+
+// If a (finite, >= 0) is the double nearest to k / 10^decimals for an integer k, returns k.
+// Exact: the division is correctly rounded, so equality means exactly that. REQUIRES:
+// a * 10^decimals < 2^53 (k and its product are then exact enough to find the right k).
+std::optional<std::uint64_t> scaled_integer(double a, unsigned decimals) {
+  const auto scale = static_cast<double>(kPow10[decimals]);
+  const auto k = static_cast<std::uint64_t>(a * scale + 0.5);
+  if (static_cast<double>(k) / scale != a) return std::nullopt;
+  return k;
+}
+
+// The fast path of write_shortest: writes the fixed form of the decimal k / 10^decimals
+// (k / 10^decimals is the double being written) if that is what std::to_chars writes.
+char* write_decimal(char* p, bool negative, std::uint64_t k, unsigned decimals) {
+  // Fewest decimals: k / 10^d is the same decimal with one trailing zero less.
+  while (decimals > 0 && k % 10 == 0) {
+    k /= 10;
+    --decimals;
+  }
+  const std::uint64_t whole = k / kPow10[decimals];
+  const std::uint64_t frac = k % kPow10[decimals];
+  // std::to_chars writes the shorter of the %f and %e forms of the shortest digits (%f on a
+  // tie): "1e+05" for 100000, "1e-05" for 0.00001. Count both and leave %e to to_chars.
+  const unsigned digits = k == 0 ? 1 : decimal_digits(k);  // significant digits and zeros
+  unsigned trailing = 0;                                   // zeros of k (only when no decimals)
+  for (std::uint64_t w = k; w != 0 && w % 10 == 0; w /= 10)
+    ++trailing;
+  const unsigned significant = digits - trailing;
+  const int exponent =
+      whole != 0 ? static_cast<int>(decimal_digits(whole)) - 1
+                 : static_cast<int>(decimal_digits(frac)) - static_cast<int>(decimals) - 1;
+  const unsigned exp_digits = std::abs(exponent) >= 100 ? 3 : 2;
+  const unsigned sci_len = significant + (significant > 1 ? 1 : 0) + 2 + exp_digits;
+  const unsigned fixed_len =
+      (whole != 0 ? decimal_digits(whole) : 1) + (decimals > 0 ? decimals + 1 : 0);
+  if (k != 0 && fixed_len > sci_len) return nullptr;
+  if (negative) *p++ = '-';
+  p = std::to_chars(p, p + 20, whole).ptr;
+  if (decimals > 0) {
+    *p++ = '.';
+    for (std::uint64_t f = frac, i = decimals; i-- > 0; f /= 10)
+      p[i] = static_cast<char>('0' + f % 10);
+    p += decimals;
+  }
+  return p;
+}
+
+}  // namespace
+
+char* write_shortest(char* first, char* last, double v) {
+  // Most market values are decimals with few digits (prices with 2 or 5 decimals, sizes).
+  // Such a v is the double nearest to k / 10^d, and then k / 10^d (trailing zeros dropped)
+  // is the shortest decimal that reads back as v, provided two decimals 10^-d apart, or one
+  // digit further, cannot round to the same double (ulp(v) < 10^-(d+1)); a shorter decimal
+  // would otherwise have fewer decimals, or a leading digit lower by one place and so no
+  // fewer digits. The bounds below keep ulp(v) under 10^-(d+1) with room to spare and
+  // k * 10^d under 2^53. Anything else, and whatever this path cannot prove, goes to
+  // std::to_chars: the text is always byte for byte what std::to_chars writes (tested).
+  constexpr double kTwoDecimalsBelow = 1e12;   // ulp(1e12) = 2^-13 ~ 1.2e-4 < 1e-3
+  constexpr double kEightDecimalsBelow = 1e5;  // ulp(1e5) = 2^-36 ~ 1.5e-11 < 1e-9
+  constexpr std::size_t kMaxFastChars = 1 + 20 + 1 + 8;
+  const double a = std::fabs(v);
+  if (static_cast<std::size_t>(last - first) >= kMaxFastChars) {
+    std::optional<std::uint64_t> k;
+    unsigned decimals = 2;
+    if (a < kTwoDecimalsBelow) k = scaled_integer(a, decimals);
+    if (!k && a < kEightDecimalsBelow) {
+      decimals = 8;
+      k = scaled_integer(a, decimals);
+    }
+    if (k) {
+      if (char* p = write_decimal(first, std::signbit(v), *k, decimals)) return p;
+    }
+  }
+  return std::to_chars(first, last, v).ptr;
+}
+
 void append_json_number(std::string& out, double v) {
   if (!std::isfinite(v)) {
     out += "null";
     return;
   }
   char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, r.ptr);
+  out.append(buf, write_shortest(buf, buf + sizeof(buf), v));
 }
 
 void append_json_number(std::string& out, std::int64_t v) {
