@@ -95,50 +95,54 @@ unsigned decimal_digits(std::uint64_t n) {
   return d;
 }
 
-constexpr std::uint64_t kPow10[] = {1,       10,        100,        1'000,      10'000,
-                                    100'000, 1'000'000, 10'000'000, 100'000'000};
-
-// If a (finite, >= 0) is the double nearest to k / 10^decimals for an integer k, returns k.
-// Exact: the division is correctly rounded, so equality means exactly that. REQUIRES:
-// a * 10^decimals < 2^53 (k and its product are then exact enough to find the right k).
-std::optional<std::uint64_t> scaled_integer(double a, unsigned decimals) {
-  const auto scale = static_cast<double>(kPow10[decimals]);
-  const auto k = static_cast<std::uint64_t>(a * scale + 0.5);
-  if (static_cast<double>(k) / scale != a) return std::nullopt;
+// If a (finite, >= 0) is the double nearest to k / 10^D for an integer k, returns k. Exact:
+// the division is correctly rounded, so equality means exactly that. REQUIRES:
+// a * 10^D < 2^53 (k and the product are then exact enough to find the right k).
+template <unsigned D>
+std::optional<std::uint64_t> scaled_integer(double a) {
+  constexpr double kScale = D == 2 ? 1e2 : 1e8;
+  const auto k = static_cast<std::uint64_t>(a * kScale + 0.5);
+  if (static_cast<double>(k) / kScale != a) return std::nullopt;
   return k;
 }
 
-// The fast path of write_shortest: writes the fixed form of the decimal k / 10^decimals
-// (k / 10^decimals is the double being written) if that is what std::to_chars writes.
-char* write_decimal(char* p, bool negative, std::uint64_t k, unsigned decimals) {
-  // Fewest decimals: k / 10^d is the same decimal with one trailing zero less.
-  while (decimals > 0 && k % 10 == 0) {
-    k /= 10;
+// std::to_chars writes the shorter of the %f and %e forms of the shortest digits (%f on a
+// tie): "1e+05" for 100000, "1e-05" for 0.00001. True if %f is its choice for the decimal
+// k / 10^decimals written without trailing zeros (k % 10 != 0 when decimals > 0). Only whole
+// numbers ending in zeros and numbers below 0.001 can lose to %e.
+bool fixed_form_wins(std::uint64_t k, unsigned decimals) {
+  if (k == 0) return true;
+  unsigned trailing = 0;
+  for (std::uint64_t w = k; w % 10 == 0; w /= 10)
+    ++trailing;
+  const unsigned digits = decimal_digits(k);
+  const unsigned significant = digits - trailing;
+  const unsigned sci_len = significant + (significant > 1 ? 1 : 0) + 4;  // "e+XX", |exp| < 100
+  const unsigned fixed_len = digits > decimals ? digits + (decimals > 0 ? 1 : 0) : decimals + 2;
+  return fixed_len <= sci_len;
+}
+
+// The fast path of write_shortest for v = k / 10^D: the fixed form with trailing zeros of the
+// decimals dropped, or nullptr when std::to_chars would write the %e form.
+template <unsigned D>
+char* write_decimal(char* p, bool negative, std::uint64_t k) {
+  constexpr std::uint64_t kDiv = D == 2 ? 100 : 100'000'000;
+  const std::uint64_t whole = k / kDiv;
+  std::uint64_t frac = k % kDiv;
+  unsigned decimals = D;
+  while (decimals > 0 && frac % 10 == 0) {
+    frac /= 10;
     --decimals;
   }
-  const std::uint64_t whole = k / kPow10[decimals];
-  const std::uint64_t frac = k % kPow10[decimals];
-  // std::to_chars writes the shorter of the %f and %e forms of the shortest digits (%f on a
-  // tie): "1e+05" for 100000, "1e-05" for 0.00001. Count both and leave %e to to_chars.
-  const unsigned digits = k == 0 ? 1 : decimal_digits(k);  // significant digits and zeros
-  unsigned trailing = 0;                                   // zeros of k (only when no decimals)
-  for (std::uint64_t w = k; w != 0 && w % 10 == 0; w /= 10)
-    ++trailing;
-  const unsigned significant = digits - trailing;
-  const int exponent =
-      whole != 0 ? static_cast<int>(decimal_digits(whole)) - 1
-                 : static_cast<int>(decimal_digits(frac)) - static_cast<int>(decimals) - 1;
-  const unsigned exp_digits = std::abs(exponent) >= 100 ? 3 : 2;
-  const unsigned sci_len = significant + (significant > 1 ? 1 : 0) + 2 + exp_digits;
-  const unsigned fixed_len =
-      (whole != 0 ? decimal_digits(whole) : 1) + (decimals > 0 ? decimals + 1 : 0);
-  if (k != 0 && fixed_len > sci_len) return nullptr;
+  // Fixed is always shorter for a number >= 1 with decimals: check only the other cases.
+  if ((whole == 0 || decimals == 0) && !fixed_form_wins(decimals == 0 ? whole : frac, decimals))
+    return nullptr;
   if (negative) *p++ = '-';
   p = std::to_chars(p, p + 20, whole).ptr;
   if (decimals > 0) {
     *p++ = '.';
-    for (std::uint64_t f = frac, i = decimals; i-- > 0; f /= 10)
-      p[i] = static_cast<char>('0' + f % 10);
+    for (unsigned i = decimals; i-- > 0; frac /= 10)
+      p[i] = static_cast<char>('0' + frac % 10);
     p += decimals;
   }
   return p;
@@ -160,15 +164,16 @@ char* write_shortest(char* first, char* last, double v) {
   constexpr std::size_t kMaxFastChars = 1 + 20 + 1 + 8;
   const double a = std::fabs(v);
   if (static_cast<std::size_t>(last - first) >= kMaxFastChars) {
-    std::optional<std::uint64_t> k;
-    unsigned decimals = 2;
-    if (a < kTwoDecimalsBelow) k = scaled_integer(a, decimals);
-    if (!k && a < kEightDecimalsBelow) {
-      decimals = 8;
-      k = scaled_integer(a, decimals);
+    if (a < kTwoDecimalsBelow) {
+      if (const auto k = scaled_integer<2>(a)) {
+        if (char* p = write_decimal<2>(first, std::signbit(v), *k)) return p;
+        return std::to_chars(first, last, v).ptr;
+      }
     }
-    if (k) {
-      if (char* p = write_decimal(first, std::signbit(v), *k, decimals)) return p;
+    if (a < kEightDecimalsBelow) {
+      if (const auto k = scaled_integer<8>(a)) {
+        if (char* p = write_decimal<8>(first, std::signbit(v), *k)) return p;
+      }
     }
   }
   return std::to_chars(first, last, v).ptr;
