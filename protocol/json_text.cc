@@ -164,15 +164,16 @@ char* write_shortest(char* first, char* last, double v) {
   constexpr std::size_t kMaxFastChars = 1 + 20 + 1 + 8;
   const double a = std::fabs(v);
   if (static_cast<std::size_t>(last - first) >= kMaxFastChars) {
-    if (a < kTwoDecimalsBelow) {
-      if (const auto k = scaled_integer<2>(a)) {
-        if (char* p = write_decimal<2>(first, std::signbit(v), *k)) return p;
-        return std::to_chars(first, last, v).ptr;
-      }
-    }
+    // Below kEightDecimalsBelow one test covers 0 to 8 decimals (2-decimal prices too).
     if (a < kEightDecimalsBelow) {
       if (const auto k = scaled_integer<8>(a)) {
         if (char* p = write_decimal<8>(first, std::signbit(v), *k)) return p;
+        return std::to_chars(first, last, v).ptr;
+      }
+    } else if (a < kTwoDecimalsBelow) {
+      if (const auto k = scaled_integer<2>(a)) {
+        if (char* p = write_decimal<2>(first, std::signbit(v), *k)) return p;
+        return std::to_chars(first, last, v).ptr;
       }
     }
   }

@@ -63,8 +63,9 @@ TEST(PointFormat, WritesTheDocumentedShape) {
   EXPECT_EQ(csv, "1700000000000,1.0842,-5,true\n");
 }
 
-// Random values of every kind (non-finite doubles included), every time unit, negative times,
-// and field names long enough to take the piecewise path.
+// Random values of every kind and length (non-finite doubles, INT64_MIN-like extremes
+// included), every time unit, negative times, and field names long enough to take the piecewise
+// path.
 TEST(PointFormat, AnyPathWritesTheConcatenationOfThePieces) {
   std::mt19937_64 rng(17);
   const std::string long_name(600, 'x');
@@ -87,10 +88,17 @@ TEST(PointFormat, AnyPathWritesTheConcatenationOfThePieces) {
   for (int i = 0; i < 20000; ++i) {
     const auto& cols = layouts[static_cast<std::size_t>(i) % layouts.size()];
     core::stored_point p;
-    p.time = static_cast<core::time_ns>(rng()) >> (rng() % 2);
-    p.seq = rng() >> 1;
+    // Integers of every length: the digit writer cuts them into groups of 8.
+    const auto any_length = [&] { return rng() >> (rng() % 64); };
+    p.time = static_cast<core::time_ns>(any_length());
+    if (rng() % 4 == 0) p.time = -p.time;
+    p.seq = any_length() >> 1;
     for (auto& w : p.words) {
-      switch (rng() % 4) {
+      switch (rng() % 5) {
+        case 3:
+          w = any_length();
+          if (rng() % 2 == 0) w = 0 - w;
+          break;
         case 0:
           w = std::bit_cast<std::uint64_t>(static_cast<double>(rng() % 10'000'000) / 100'000);
           break;
