@@ -6,6 +6,7 @@
 
 #include "core/candles.h"
 #include "protocol/json_text.h"
+#include "protocol/json_writer.h"
 #include "protocol/point_format.h"
 #include "protocol/stream_messages.h"
 #include "server/http/answer_buffer.h"
@@ -17,6 +18,7 @@ namespace {
 using core::stored_point;
 using core::time_ns;
 using protocol::field_column;
+using protocol::json_writer;
 using protocol::time_format;
 
 // The oldest `limit` points of [from, to], oldest first, without walking the whole range
@@ -77,21 +79,20 @@ http_reply points(const route_context& ctx, const core::series& s, const query& 
   const std::size_t expected = std::min<std::size_t>(q.limit, 4096);
   r.body.reserve(std::min(max_bytes, 128 + expected * (48 + 32 * q.columns.size())));
   const auto keys = q.csv ? std::vector<std::string>{} : protocol::json_keys(q.columns);
+  json_writer w(r.body);
   if (q.csv) {
     protocol::append_csv_header(r.body, q.columns);
   } else {
-    append_series_head(r.body, s);
-    r.body += ",\"points\":[";
+    w.begin_object().key("measurement").value(s.measurement()).key("symbol").value(s.symbol());
+    w.key("points").begin_array();
   }
-  bool first = true;
   bool too_big = false;
   auto write = [&](const stored_point& p) {
     if (q.csv) {
       protocol::append_point_csv(r.body, p, q.columns, q.epoch);
     } else {
-      if (!first) r.body.push_back(',');
-      first = false;
-      protocol::append_point_json(r.body, p, q.columns, keys, q.epoch);
+      w.value_with(
+          [&](std::string& out) { protocol::append_point_json(out, p, q.columns, keys, q.epoch); });
     }
     too_big = r.body.size() > max_bytes;
     return !too_big;
@@ -111,7 +112,7 @@ http_reply points(const route_context& ctx, const core::series& s, const query& 
   }
   ctx.metrics.add_points_scanned(scanned);
   if (too_big) return too_large(max_bytes);
-  if (!q.csv) r.body += "]}";
+  if (!q.csv) w.end_array().end_object();
   return r;
 }
 
@@ -123,10 +124,12 @@ http_reply one_point(const core::series& s, const query& q, const stored_point& 
     protocol::append_point_csv(r.body, p, q.columns, q.epoch);
     return r;
   }
-  append_series_head(r.body, s);
-  r.body += ",\"point\":";
-  protocol::append_point_json(r.body, p, q.columns, protocol::json_keys(q.columns), q.epoch);
-  r.body += "}";
+  json_writer w(r.body);
+  w.begin_object().key("measurement").value(s.measurement()).key("symbol").value(s.symbol());
+  w.key("point").value_with([&](std::string& out) {
+    protocol::append_point_json(out, p, q.columns, protocol::json_keys(q.columns), q.epoch);
+  });
+  w.end_object();
   return r;
 }
 
@@ -152,33 +155,18 @@ http_reply candles(const core::series& s, const protocol::parsed_target& t, cons
   };
   if (q.from <= q.to) scan(s, q.to, visit);
   http_reply r;
-  append_series_head(r.body, s);
-  r.body += ",\"interval_seconds\":";
-  protocol::append_json_number(r.body, *interval / 1'000'000'000);
-  r.body += ",\"field\":";
-  protocol::append_json_string(r.body, field_name);
-  r.body += ",\"candles\":[";
-  bool first = true;
+  json_writer w(r.body);
+  w.begin_object().key("measurement").value(s.measurement()).key("symbol").value(s.symbol());
+  w.key("interval_seconds").value(static_cast<std::int64_t>(*interval / 1'000'000'000));
+  w.key("field").value(field_name);
+  w.key("candles").begin_array();
   for (const auto& c : b.take_ascending()) {
-    if (!first) r.body.push_back(',');
-    first = false;
-    r.body += "{\"time\":";
-    protocol::append_json_number(r.body, c.start / 1'000'000'000);
-    r.body += ",\"open\":";
-    protocol::append_json_number(r.body, c.open);
-    r.body += ",\"high\":";
-    protocol::append_json_number(r.body, c.high);
-    r.body += ",\"low\":";
-    protocol::append_json_number(r.body, c.low);
-    r.body += ",\"close\":";
-    protocol::append_json_number(r.body, c.close);
-    r.body += ",\"volume\":";
-    protocol::append_json_number(r.body, c.volume);
-    r.body += ",\"ticks\":";
-    protocol::append_json_number(r.body, static_cast<std::uint64_t>(c.ticks));
-    r.body += "}";
+    w.begin_object().key("time").value(static_cast<std::int64_t>(c.start / 1'000'000'000));
+    w.key("open").value(c.open).key("high").value(c.high).key("low").value(c.low);
+    w.key("close").value(c.close).key("volume").value(c.volume);
+    w.key("ticks").value(static_cast<std::uint64_t>(c.ticks)).end_object();
   }
-  r.body += "]}";
+  w.end_array().end_object();
   return r;
 }
 
@@ -222,8 +210,9 @@ void point_at(const route_args& a, const responder& respond) {
         if (!out.journal_error.empty()) return respond(error_reply(507, out.journal_error));
         if (!out.seq) return respond(error_reply(404, "no point at " + std::to_string(when)));
         http_reply r;
-        r.body = "{\"deleted\":true,\"time\":" + std::to_string(when) +
-                 ",\"seq\":" + std::to_string(*out.seq) + "}";
+        json_writer w(r.body);
+        w.begin_object().key("deleted").value(true).key("time").value(std::int64_t{when});
+        w.key("seq").value(static_cast<std::uint64_t>(*out.seq)).end_object();
         respond(std::move(r));
       });
   if (!queued) respond(error_reply(503, "the server is stopping; nothing was deleted"));
