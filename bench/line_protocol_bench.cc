@@ -26,7 +26,7 @@ constexpr std::string_view kQuoteLine =
     "quotes,sym=EURUSD bid=1.0842,ask=1.0843,bid_size=1000000i,ask_size=750000i "
     "1700000000000000000";
 
-// Like the DESIGN.md ingest target: 1,000 symbols, 4 fields.
+// Like the README's ingest target: 1,000 symbols, 4 fields.
 constexpr int kSymbols = 1000;
 constexpr int kBufferLines = 10'000;
 

@@ -1,7 +1,7 @@
 // Resident memory per stored quote: applies N 4-field quotes over S symbols into a SeriesStore
 // and reports the growth of the process' resident set per point.
 //   build/release/bench/memory_footprint [points=2000000] [symbols=1000]
-// Target (DESIGN.md §7): <= 64 bytes per 4-field quote at 2M quotes.
+// Target (README, performance): <= 64 bytes per 4-field quote at 2M quotes.
 #include <unistd.h>
 
 #include <bit>

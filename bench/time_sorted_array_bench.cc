@@ -1,4 +1,4 @@
-// time_sorted_array microbenchmarks: the ring figures of DESIGN.md §7 (append, get at 1M, one
+// time_sorted_array microbenchmarks: the ring figures of the README's performance table (append, get at 1M, one
 // backward step, readers under a writing writer vs std::map + std::shared_mutex), plus the
 // operations the design calls rare (prepend, middle insert) so that their cost is on record.
 //
@@ -17,7 +17,7 @@
 // Readers alone:
 // - get/N/spacing: get of random present times; spacing:0 even (typical ticks, the case the
 //   interpolation search is built for), spacing:1 exponential gaps of the same mean, spacing:2
-//   epoch-nanosecond times with 64 far outliers above them (DESIGN.md §7: skewed times).
+//   epoch-nanosecond times with 64 far outliers above them (the README's target for skewed times).
 // - backward_step/N: walk the whole ring newest first; ns_per_step is the §7 figure.
 // - newest_100/N: open an iterator and take 100 steps (the HTTP "newest 100" query).
 // Readers under a writer:
@@ -59,7 +59,7 @@ using tickring::core::time_sorted_array;
 struct quote {
   double bid, ask, bid_size, ask_size;
 };
-static_assert(sizeof(quote) == 32, "the 4-field quote of DESIGN.md §7");
+static_assert(sizeof(quote) == 32, "the 4-field quote of the README's targets");
 using ring = time_sorted_array<quote>;
 
 // Typical tick data: one point per microsecond.

@@ -39,14 +39,25 @@ constexpr std::string_view kDetails =
     "Exit status: 0 on success, 1 when the server cannot be reached, rejects points or does\n"
     "not store them all within --timeout, 2 on a usage error.\n"
     "\n"
-    "Example:\n"
-    "  tickring bench ingest --points 2000000 --symbols 1000 --connections 4\n";
+    "With --file F, the lines of F (e.g. from 'tickring bench gen-quotes') are sent instead:\n"
+    "read into memory first, dealt out over the connections by series, and counted as the\n"
+    "points to wait for; the server must not hold the file's points already.\n"
+    "\n"
+    "Examples:\n"
+    "  tickring bench ingest --points 2000000 --symbols 1000 --connections 4\n"
+    "  tickring bench gen-quotes --out quotes.lp && tickring bench ingest --connections 1 --file "
+    "quotes.lp\n";
 
 void print_text(const bench_ingest_params& p, const bench_ingest_result& r) {
-  const double n = static_cast<double>(p.points);
-  std::printf("points        %s over %s symbols, %u connections (%s)\n",
-              format_count(p.points).c_str(), format_count(p.symbols).c_str(), p.connections,
-              format_bytes(static_cast<double>(r.bytes)).c_str());
+  const double n = static_cast<double>(r.points);
+  if (p.file.empty()) {
+    std::printf("points        %s over %s symbols, %u connections (%s)\n",
+                format_count(r.points).c_str(), format_count(p.symbols).c_str(), p.connections,
+                format_bytes(static_cast<double>(r.bytes)).c_str());
+  } else {
+    std::printf("points        %s from %s, %u connections (%s)\n", format_count(r.points).c_str(),
+                p.file.c_str(), p.connections, format_bytes(static_cast<double>(r.bytes)).c_str());
+  }
   std::printf("send only     %-10s %13s quotes/s  %s/s\n", format_seconds(r.send_seconds).c_str(),
               format_count(static_cast<std::uint64_t>(n / r.send_seconds)).c_str(),
               format_bytes(static_cast<double>(r.bytes) / r.send_seconds).c_str());
@@ -56,10 +67,9 @@ void print_text(const bench_ingest_params& p, const bench_ingest_result& r) {
 }
 
 void print_json(const bench_ingest_params& p, const bench_ingest_result& r) {
-  const double n = static_cast<double>(p.points);
-  const nlohmann::json j = {
-      {"points", p.points},
-      {"symbols", p.symbols},
+  const double n = static_cast<double>(r.points);
+  nlohmann::json j = {
+      {"points", r.points},
       {"connections", p.connections},
       {"seconds", r.seconds},
       {"quotes_per_second", static_cast<std::uint64_t>(n / r.seconds)},
@@ -67,6 +77,11 @@ void print_json(const bench_ingest_params& p, const bench_ingest_result& r) {
       {"send_quotes_per_second", static_cast<std::uint64_t>(n / r.send_seconds)},
       {"bytes", r.bytes},
   };
+  if (p.file.empty()) {
+    j["symbols"] = p.symbols;
+  } else {
+    j["file"] = p.file;
+  }
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -77,6 +92,7 @@ int run_bench_ingest(const global_options& given, const std::vector<std::string>
   std::uint32_t connections = kDefaultConnections;
   double timeout = kDefaultTimeoutSeconds;
   bool json = false;
+  std::string file;
   command_options options;
   // clang-format off
   options.visible.add_options()
@@ -86,6 +102,7 @@ int run_bench_ingest(const global_options& given, const std::vector<std::string>
        "TCP connections, one sending thread each")
     ("timeout", po::value(&timeout)->value_name("SECONDS")->default_value(timeout),
        "give up when not every point is stored this long after the start")
+    ("file", po::value(&file)->value_name("F"), "send the lines of F instead of generated quotes")
     ("json", po::bool_switch(&json), "print the figures as one JSON object");
   // clang-format on
   po::variables_map vm;
@@ -100,6 +117,8 @@ int run_bench_ingest(const global_options& given, const std::vector<std::string>
     }
   }
   if (!(timeout > 0)) throw usage_error("--timeout must be positive");
+  if (!file.empty() && (!vm["points"].defaulted() || !vm["symbols"].defaulted()))
+    throw usage_error("--file sends the file's lines: --points and --symbols do not apply");
 
   bench_ingest_params p;
   p.host = globals.host;
@@ -108,8 +127,9 @@ int run_bench_ingest(const global_options& given, const std::vector<std::string>
   p.http_port = globals.http_port;
   p.points = points;
   p.symbols = symbols;
+  p.file = file;
   // More connections than symbols would leave some idle.
-  p.connections = std::min(connections, symbols);
+  p.connections = file.empty() ? std::min(connections, symbols) : connections;
   p.timeout = std::chrono::duration<double>(timeout);
   bench_ingest_result r;
   std::string error;

@@ -1,10 +1,14 @@
 // `tickring bench query`: the read-path load tool. Each of C keep-alive connections (one
 // thread each) asks for the newest `limit` points of a random series
 // (/v1/series/{m}/{s}?order=desc&limit=100) as fast as it can; every request's latency is
-// measured from before it is written to after its whole answer is read.
+// measured from before it is written to after its whole answer is read, the way wrk does.
+// The requests go through bench_http.h (one send() and, for a newest-100 answer, one recv()
+// each), so the figures are the server's plus the loopback's, not this tool's.
 //
 // Output: p50, p90, p99, p99.9 and max latency in µs, requests/s and errors; the last line is
 // '<rps> requests/s', or one JSON object with --json. Warm-up requests are not measured.
+// A transport error or an answer other than 200 with a body counts as an error (the
+// connection is then reopened for the next request); any error makes the exit status 1.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "client-cli/bench_http.h"
 #include "client-cli/cli_args.h"
 #include "client-cli/command.h"
 #include "client-cli/http_client.h"
@@ -28,6 +33,8 @@ namespace {
 constexpr unsigned kWarmupPerConnection = 200;
 // One blocking thread per connection; more than this only measures the scheduler.
 constexpr unsigned kMaxConnections = 256;
+// Per send() and recv(): catches a hung server; a newest-100 answer takes microseconds.
+constexpr std::chrono::milliseconds kRequestTimeout{10'000};
 
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -55,7 +62,8 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
   if (!parse_command_args(kBenchQueryCommand,
                           "Targets: p50 <= 50 us and p99 <= 300 us on one connection; >= 50,000\n"
                           "requests/s with 32 connections.\n\nExample:\n"
-                          "  tickring bench query --connections 32 --requests 200000\n",
+                          "  tickring bench query --connections 32 --requests 200000\n"
+                          "  tickring bench query --series quotes/EURUSD   # one symbol, as wrk\n",
                           o, args, g, vm)) {
     return kExitOk;
   }
@@ -94,32 +102,42 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
 
   std::vector<std::vector<double>> latencies(connections);
   std::atomic<unsigned long> errors{0};
+  std::atomic<unsigned long> calls{0};
   std::atomic<unsigned> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   const unsigned long per = requests / connections;
+  const std::string authorization = g.token.empty() ? std::string() : "Bearer " + g.token;
   for (unsigned c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
-      http_client http(g.host, g.http_port);
-      http.set_token(g.token);
+      bench_http_connection http(g.host, g.http_port, kRequestTimeout);
+      // Built before the clock: the loop only sends them.
+      std::vector<std::string> requests_text;
+      requests_text.reserve(targets.size());
+      for (const auto& t : targets)
+        requests_text.push_back(http.make_get(t, authorization));
       std::mt19937_64 rng(c + 1);
       std::uniform_int_distribution<std::size_t> pick(0, targets.size() - 1);
-      http_response r;
+      bench_http_answer r;
       for (unsigned i = 0; i < kWarmupPerConnection; ++i)
-        (void)http.get(targets[pick(rng)], r);
+        (void)http.exchange(requests_text[pick(rng)], r);
       auto& lat = latencies[c];
       lat.reserve(per);
+      unsigned long my_errors = 0, my_calls = 0;
       ready.fetch_add(1);
       while (!go.load())
         std::this_thread::yield();
       for (unsigned long i = 0; i < per; ++i) {
-        const auto& t = targets[pick(rng)];
+        const auto& req = requests_text[pick(rng)];
         const auto start = std::chrono::steady_clock::now();
-        const auto ec = http.get(t, r);
+        const auto ec = http.exchange(req, r);
         const auto end = std::chrono::steady_clock::now();
-        if (ec || r.status != 200 || r.body.empty()) errors.fetch_add(1);
+        if (ec || r.status != 200 || r.body.empty()) ++my_errors;
+        my_calls += http.last_calls();
         lat.push_back(std::chrono::duration<double, std::micro>(end - start).count());
       }
+      errors.fetch_add(my_errors);
+      calls.fetch_add(my_calls);
     });
   }
   while (ready.load() < connections)
@@ -135,6 +153,9 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
     all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   const double rps = static_cast<double>(all.size()) / seconds;
+  // send() + recv() calls per request: 2 when each answer arrived in one piece.
+  const double calls_per_request =
+      all.empty() ? 0 : static_cast<double>(calls.load()) / static_cast<double>(all.size());
   if (json_out) {
     const nlohmann::json j = {{"connections", connections},
                               {"requests", all.size()},
@@ -145,6 +166,7 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
                               {"p99_us", percentile(all, 0.99)},
                               {"p999_us", percentile(all, 0.999)},
                               {"max_us", all.empty() ? 0 : all.back()},
+                              {"calls_per_request", calls_per_request},
                               {"errors", errors.load()}};
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -153,6 +175,7 @@ int run_bench_query(const global_options& given, const std::vector<std::string>&
     std::printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
                 percentile(all, 0.5), percentile(all, 0.9), percentile(all, 0.99),
                 percentile(all, 0.999), all.empty() ? 0 : all.back());
+    std::printf("system calls per request: %.2f (send + recv)\n", calls_per_request);
     std::printf("%.0f requests/s\n", rps);
   }
   return errors.load() == 0 ? kExitOk : kExitFailure;

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -83,6 +87,74 @@ void generate(const bench_ingest_params& p, std::vector<std::unique_ptr<sender>>
     t.join();
 }
 
+// The series key of a line-protocol line: measurement and tags, up to the first space that is
+// not escaped.
+std::string_view series_key(std::string_view line) {
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\\') {
+      ++i;
+    } else if (line[i] == ' ') {
+      return line.substr(0, i);
+    }
+  }
+  return line;
+}
+
+bool counts_as_point(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return !line.empty() && line.front() != '#';
+}
+
+// Reads p.file into the senders' buffers; `points` = its point lines.
+bool load_file(const bench_ingest_params& p, std::vector<std::unique_ptr<sender>>& senders,
+               std::uint64_t& points, std::string& error) {
+  std::FILE* f = std::fopen(p.file.c_str(), "rb");
+  if (f == nullptr) {
+    error = fmt::format("cannot open {}: {}", p.file, std::strerror(errno));
+    return false;
+  }
+  std::string text;
+  // One allocation of the file's size: no copies while growing (0 for a pipe: grows).
+  std::error_code size_ec;
+  const auto file_size = std::filesystem::file_size(p.file, size_ec);
+  if (!size_ec) text.reserve(file_size + 1);
+  char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) {
+    error = fmt::format("reading {} failed", p.file);
+    return false;
+  }
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  points = 0;
+  if (senders.size() == 1) {
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t nl = text.find('\n', at);
+      if (counts_as_point(std::string_view(text).substr(at, nl - at))) ++points;
+      at = nl + 1;
+    }
+    senders[0]->text = std::move(text);
+  } else {
+    const std::hash<std::string_view> hash;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t nl = text.find('\n', at);
+      const std::string_view line = std::string_view(text).substr(at, nl + 1 - at);
+      at = nl + 1;
+      if (!counts_as_point(line.substr(0, line.size() - 1))) continue;
+      ++points;
+      senders[hash(series_key(line)) % senders.size()]->text.append(line);
+    }
+  }
+  if (points == 0) {
+    error = fmt::format("{} holds no line-protocol lines", p.file);
+    return false;
+  }
+  return true;
+}
+
 // Sends every buffer, one thread per connection released together. Returns the start time;
 // false (with `error`) on a send failure or when sending alone outlasts the timeout.
 bool send_all(const bench_ingest_params& p, std::vector<std::unique_ptr<sender>>& senders,
@@ -144,18 +216,24 @@ bool run_ingest_benchmark(const bench_ingest_params& p, bench_ingest_result& res
   server_health before;
   if (!fetch_health(http, before, error)) return false;
 
-  note(fmt::format("generating {} quotes over {} symbols for {} connections ...",
-                   format_count(p.points), format_count(p.symbols), p.connections));
   std::vector<std::unique_ptr<sender>> senders;
   for (std::uint32_t c = 0; c < p.connections; ++c)
     senders.push_back(std::make_unique<sender>(c + 1));
   const auto gen_start = clock::now();
-  generate(p, senders);
+  if (p.file.empty()) {
+    note(fmt::format("generating {} quotes over {} symbols for {} connections ...",
+                     format_count(p.points), format_count(p.symbols), p.connections));
+    generate(p, senders);
+    result.points = p.points;
+  } else if (!load_file(p, senders, result.points, error)) {
+    return false;
+  }
   result.bytes = 0;
   for (const auto& s : senders)
     result.bytes += s->text.size();
   note(
-      fmt::format("generated {} in {}", format_bytes(static_cast<double>(result.bytes)),
+      fmt::format("{} {} lines ({}) in {}", p.file.empty() ? "generated" : "read",
+                  format_count(result.points), format_bytes(static_cast<double>(result.bytes)),
                   format_seconds(std::chrono::duration<double>(clock::now() - gen_start).count())));
 
   for (auto& s : senders) {
@@ -183,7 +261,7 @@ bool run_ingest_benchmark(const bench_ingest_params& p, bench_ingest_result& res
   result.send_seconds = std::chrono::duration<double>(sent - start).count();
 
   const auto deadline = start + std::chrono::duration_cast<clock::duration>(p.timeout);
-  const std::uint64_t target = base.points + p.points;
+  const std::uint64_t target = base.points + result.points;
   std::optional<clock::time_point> all_accepted_at;
   for (;;) {
     server_health h;
@@ -195,24 +273,25 @@ bool run_ingest_benchmark(const bench_ingest_params& p, bench_ingest_result& res
     }
     const std::uint64_t accepted = h.lines_accepted - base.lines_accepted;
     const std::uint64_t rejected = h.lines_rejected - base.lines_rejected;
-    if (rejected != 0 && accepted + rejected >= p.points) {
+    if (rejected != 0 && accepted + rejected >= result.points) {
       drain_replies(senders, kReplyDrain);
       error = fmt::format("the server rejected {} of {} lines", format_count(rejected),
-                          format_count(p.points));
+                          format_count(result.points));
       return false;
     }
-    if (accepted >= p.points && !all_accepted_at) all_accepted_at = now;
+    if (accepted >= result.points && !all_accepted_at) all_accepted_at = now;
     if (all_accepted_at && now - *all_accepted_at > kSettleGrace) {
       error = fmt::format(
           "the server accepted all {} lines but holds only {} new points: is it evicting "
-          "(--max-points-per-series below points/symbols, or --retention)?",
-          format_count(p.points), format_count(h.points - base.points));
+          "(--max-points-per-series below points/symbols, or --retention){}?",
+          format_count(result.points), format_count(h.points - base.points),
+          p.file.empty() ? "" : ", or did it hold the file's points already (an earlier run)");
       return false;
     }
     if (now > deadline) {
       error = fmt::format("timed out after {:.0f} s: the server stored {} of {} points",
                           p.timeout.count(), format_count(h.points - base.points),
-                          format_count(p.points));
+                          format_count(result.points));
       return false;
     }
     std::this_thread::sleep_for(kPollInterval);

@@ -66,6 +66,7 @@ struct command_entry {
 extern const command_entry kFeedCommand;
 extern const command_entry kBenchIngestCommand;
 extern const command_entry kBenchQueryCommand;
+extern const command_entry kBenchGenQuotesCommand;
 extern const command_entry kLatestCommand;
 extern const command_entry kRangeCommand;
 extern const command_entry kCandlesCommand;

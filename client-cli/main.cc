@@ -28,7 +28,7 @@ using namespace tickring::cli;
 constexpr std::array kCommands = {
     &kFeedCommand,        &kSeriesCommand,     &kLatestCommand,  &kRangeCommand,
     &kCandlesCommand,     &kTailCommand,       &kWindowCommand,  &kHealthCommand,
-    &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
+    &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand, &kBenchGenQuotesCommand,
 };
 
 // Column where command summaries start in the overview.

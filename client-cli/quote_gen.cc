@@ -9,15 +9,14 @@
 namespace tickring::cli {
 namespace {
 
-constexpr std::int64_t kPipettesPerUnit = 100'000;  // prices have 5 decimals
-constexpr int kPriceDecimals = 5;
-// Start prices spread over 0.8 .. 1.6 so symbols do not all look alike.
-constexpr std::int64_t kStartPipettesMin = 80'000;
-constexpr std::int64_t kStartPipettesRange = 80'000;
-// The walk never goes below 0.01, so every price stays positive and formats the same way.
-constexpr std::int64_t kMinPipettes = 1'000;
-// Each tick moves the bid by -kMaxStepPipettes .. +kMaxStepPipettes.
-constexpr std::int64_t kMaxStepPipettes = 2;
+// Start prices spread over 80,000 .. 160,000 ticks (0.8 .. 1.6 with 5 decimals, 800 .. 1,600
+// with 2) so symbols do not all look alike.
+constexpr std::int64_t kStartTicksMin = 80'000;
+constexpr std::int64_t kStartTicksRange = 80'000;
+// The walk never goes below 1,000 ticks, so every price stays positive.
+constexpr std::int64_t kMinTicks = 1'000;
+// Each tick moves the bid by -kMaxStepTicks .. +kMaxStepTicks.
+constexpr std::int64_t kMaxStepTicks = 2;
 // Sizes are 1..kMaxSizeLots lots.
 constexpr std::int64_t kMaxSizeLots = 8;
 constexpr int kMinSymbolDigits = 4;
@@ -41,7 +40,7 @@ struct splitmix64 {
 struct symbol_state {
   std::string prefix;  // "quotes,sym=SYM0042 bid="
   splitmix64 rng;
-  std::int64_t bid;  // pipettes
+  std::int64_t bid;  // ticks of the last decimal
 };
 
 void append_int(std::string& out, std::int64_t v) {
@@ -50,17 +49,24 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, r.ptr);
 }
 
-// 108421 pipettes -> "1.08421": exact, and much cheaper than formatting a double.
-void append_price(std::string& out, std::int64_t pipettes) {
-  append_int(out, pipettes / kPipettesPerUnit);
+std::int64_t ticks_per_unit(int decimals) {
+  std::int64_t n = 1;
+  for (int i = 0; i < decimals; ++i)
+    n *= 10;
+  return n;
+}
+
+// 108421 ticks, 5 decimals -> "1.08421": exact, and much cheaper than formatting a double.
+void append_price(std::string& out, std::int64_t ticks, int decimals, std::int64_t per_unit) {
+  append_int(out, ticks / per_unit);
   out += '.';
-  char buf[kPriceDecimals];
-  std::int64_t frac = pipettes % kPipettesPerUnit;
-  for (int i = kPriceDecimals - 1; i >= 0; --i) {
+  char buf[kMaxPriceDecimals];
+  std::int64_t frac = ticks % per_unit;
+  for (int i = decimals - 1; i >= 0; --i) {
     buf[i] = static_cast<char>('0' + frac % 10);
     frac /= 10;
   }
-  out.append(buf, kPriceDecimals);
+  out.append(buf, static_cast<std::size_t>(decimals));
 }
 
 std::uint64_t points_of_symbol(const quote_gen_params& p, std::uint32_t s) {
@@ -85,11 +91,13 @@ std::string generate_quote_part(const quote_gen_params& params, std::uint32_t pa
   std::vector<symbol_state> symbols;
   for (std::uint32_t s = part; s < params.symbols; s += params.parts) {
     splitmix64 rng{s * 0x2545f4914f6cdd1dULL + 1};
-    const std::int64_t start = kStartPipettesMin + rng.below(kStartPipettesRange);
+    const std::int64_t start = kStartTicksMin + rng.below(kStartTicksRange);
     symbols.push_back(
         {fmt::format("{},sym={} bid=", params.measurement, quote_symbol(s, params.symbols)), rng,
          start});
   }
+  const int decimals = params.price_decimals;
+  const std::int64_t per_unit = ticks_per_unit(decimals);
   std::string out;
   out.reserve(quote_part_points(params, part) * kEstimatedLineBytes);
   // Round k holds points k*symbols .. (k+1)*symbols-1; walking rounds in order and the part's
@@ -99,13 +107,12 @@ std::string generate_quote_part(const quote_gen_params& params, std::uint32_t pa
       const std::uint64_t j = round * params.symbols + part + i * params.parts;
       if (j >= params.points) break;
       symbol_state& sym = symbols[i];
-      sym.bid = std::max(kMinPipettes,
-                         sym.bid + sym.rng.below(2 * kMaxStepPipettes + 1) - kMaxStepPipettes);
-      const std::int64_t ask = sym.bid + 1 + sym.rng.below(kMaxSpreadPipettes);
+      sym.bid = std::max(kMinTicks, sym.bid + sym.rng.below(2 * kMaxStepTicks + 1) - kMaxStepTicks);
+      const std::int64_t ask = sym.bid + 1 + sym.rng.below(kMaxSpreadTicks);
       out += sym.prefix;
-      append_price(out, sym.bid);
+      append_price(out, sym.bid, decimals, per_unit);
       out += ",ask=";
-      append_price(out, ask);
+      append_price(out, ask, decimals, per_unit);
       out += ",bid_size=";
       append_int(out, (1 + sym.rng.below(kMaxSizeLots)) * kSizeLot);
       out += "i,ask_size=";

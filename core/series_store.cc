@@ -1,8 +1,66 @@
 #include "core/series_store.h"
 
 #include <bit>
+#include <cstring>
 
 namespace tickring::core {
+namespace {
+
+// Unkeyed and cheap (a multiply per 8 bytes): only indexes the writer's cache, whose hits are
+// verified by name. Not for the shared table (see series_store.h). A product's high bits
+// depend on every input bit, its low bits only on the low ones: index with the high bits.
+std::uint64_t cache_hash(std::string_view a, std::string_view b) noexcept {
+  std::uint64_t h = (a.size() << 8 | b.size()) * 0x9E3779B97F4A7C15ULL;
+  auto mix = [&h](std::string_view s) {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    }
+    if (i < s.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    }
+  };
+  mix(a);
+  mix(b);
+  // Names that differ only in their last bytes (SYM123, SYM124) differ only in high input
+  // bits, which one multiply spreads poorly into the top bits: finish with an avalanche.
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ULL;
+  return h ^ (h >> 32);
+}
+
+// Equality of two short names without a call into memcmp (a series' names and a quote's field
+// names are a few bytes; the call and its setup cost more than the compare).
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  auto load8 = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto load4 = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  };
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    // Two overlapping words cover 8..16 bytes.
+    return load8(a.data()) == load8(b.data()) && load8(a.data() + n - 8) == load8(b.data() + n - 8);
+  }
+  if (n >= 4)
+    return load4(a.data()) == load4(b.data()) && load4(a.data() + n - 4) == load4(b.data() + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+}  // namespace
 
 std::string_view to_string(apply_error e) noexcept {
   switch (e) {
@@ -28,7 +86,8 @@ series_store::series_store(series_store_limits limits, hash_key key)
       // At most half full, so that probe sequences stay short.
       mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
       table_(new std::atomic<series*>[mask_ + 1]),
-      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]) {
+      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]),
+      writer_cache_(new series*[kWriterCacheSlots]()) {
   for (std::size_t i = 0; i <= mask_; ++i)
     table_[i].store(nullptr, std::memory_order_relaxed);
 }
@@ -76,14 +135,32 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
   return s;
 }
 
-apply_result series_store::apply(const point_input& p) {
-  apply_result r;
+series* series_store::find_or_create(const point_input& p, apply_result& r) {
+  // Two ways per set: 1,000 series in 4,096 sets rarely put three in one.
+  constexpr std::size_t kSets = kWriterCacheSlots / 2;
+  static_assert(std::has_single_bit(kSets));
+  constexpr int kShift = 64 - std::countr_zero(kSets);
+  series** set = &writer_cache_[(cache_hash(p.measurement, p.symbol) >> kShift) * 2];
+  for (int way = 0; way < 2; ++way) {
+    series* s = set[way];
+    if (s != nullptr && same_name(s->symbol(), p.symbol) &&
+        same_name(s->measurement(), p.measurement))
+      return s;
+  }
   const std::size_t hash = slot_hash(p.measurement, p.symbol);
   series* s = find_mutable(p.measurement, p.symbol, hash);
-  if (s == nullptr) {
-    s = create(p, hash, r);
-    if (s == nullptr) return r;
+  if (s == nullptr) s = create(p, hash, r);
+  if (s != nullptr) {
+    set[1] = set[0];
+    set[0] = s;
   }
+  return s;
+}
+
+apply_result series_store::apply(const point_input& p) {
+  apply_result r;
+  series* s = find_or_create(p, r);
+  if (s == nullptr) return r;
   r.target = s;
   // Map the line's fields to the series' order. Feeds almost always repeat the first point's
   // order, so position i is tried first and the name search is the exception.
@@ -93,8 +170,8 @@ apply_result series_store::apply(const point_input& p) {
   static_assert(kMaxFieldsPerSeries <= 32);
   for (std::size_t i = 0; i < p.fields.size(); ++i) {
     const field_input& f = p.fields[i];
-    int idx =
-        (i < n && s->fields()[i].name == f.name) ? static_cast<int>(i) : s->field_index(f.name);
+    int idx = (i < n && same_name(s->fields()[i].name, f.name)) ? static_cast<int>(i)
+                                                                : s->field_index(f.name);
     if (idx < 0) {
       r.error = apply_error::unknown_field;
       r.field = f.name;
@@ -136,6 +213,7 @@ apply_result series_store::apply(const point_input& p) {
 
 std::size_t series_store::enforce_retention(series& s) {
   series_rows& rows = s.writer_rows();
+  if (limits_.max_age == 0 && rows.writer_size() <= limits_.max_points_per_series) return 0;
   std::size_t evicted = 0;
   stored_point p;
   while (rows.writer_size() > limits_.max_points_per_series && rows.remove_lowest(p)) {

@@ -21,6 +21,13 @@
 // drawn at construction): clients name series, and with an unkeyed hash they could choose
 // names that all land in one probe run and make every lookup walk them.
 //
+// The writer looks a line's series up first in a small two-way cache of its own
+// (kWriterCacheSlots pointers, indexed by a cheap unkeyed hash, verified by comparing names):
+// a feed's lines name the same few thousand series over and over, and the cache spares the
+// SipHash and the probe into the large table (a cache miss of its own) on each. Names that
+// collide in the cache only evict each other and fall back to the keyed table, so an
+// adversary choosing names gains nothing over the table itself.
+//
 // Cost: find O(1) expected (hash + a few probes); apply O(fields) + the ring's put.
 #pragma once
 
@@ -87,8 +94,10 @@ struct apply_result {
   std::size_t evicted = 0;
   seq_no ring_seq_last = 0;
   time_ns oldest = 0;
-  // The point's field values in the series' field order (the first field_count() are valid).
-  std::array<std::uint64_t, kMaxFieldsPerSeries> words{};
+  // The point's field values in the series' field order: the first field_count() are set by
+  // apply, the rest are left unwritten (zeroing 128 bytes per line was a tenth of the
+  // writer's instructions per point).
+  std::array<std::uint64_t, kMaxFieldsPerSeries> words;
 };
 
 struct remove_result {
@@ -124,6 +133,8 @@ class series_store {
   series* find_mutable(std::string_view measurement, std::string_view symbol,
                        std::size_t hash) const;
   series* create(const point_input& p, std::size_t hash, apply_result& r);
+  // Writer only: the cache first, then the table, then a new series (null: r.error says why).
+  series* find_or_create(const point_input& p, apply_result& r);
   std::size_t enforce_retention(series& s);
 
   series_store_limits limits_;
@@ -134,6 +145,9 @@ class series_store {
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> evictions_{0};
   std::vector<std::unique_ptr<series>> owned_;  // writer only
+  // Writer only. 64 KiB: stays in the writer's L2 beside the rings' tails.
+  static constexpr std::size_t kWriterCacheSlots = 8192;
+  std::unique_ptr<series*[]> writer_cache_;
 };
 
 }  // namespace tickring::core

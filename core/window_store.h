@@ -1,5 +1,5 @@
 // WindowStore: a key/value store whose entries live `window` nanoseconds after their latest put,
-// with the mean of the live values (DESIGN.md §3).
+// with the mean of the live values (docs/design.md).
 //
 //   window_store s(30 * kSecond);
 //   if (auto r = s.put("eurusd", 1.0842, now); !r) log(describe(r.error()));

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages tickring needs to build, test and benchmark.
 # This is the one list of dependencies: the README, .ci/run and docker/Dockerfile all call it.
 #
-#   scripts/install-deps.sh            build + test dependencies, then the npm packages
+#   scripts/install-deps.sh            build + test + bench dependencies, then the npm packages
 #   scripts/install-deps.sh --build    build dependencies and server/web's npm package only
 #                                      (docker/Dockerfile's build stage)
 #   scripts/install-deps.sh --runtime  only what tickring-server and tickring need at run time
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (DESIGN.md §2).
+# Build: compiler, CMake, Ninja, ccache (used when present), and the libraries (docs/design.md).
 build_packages=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-program-options1.81-dev
@@ -31,6 +31,12 @@ test_packages=(
   clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets influxdb wrk chromium
   podman buildah debootstrap python3-yaml
 )
+# Bench: what bench/vs_redis.sh compares tickring with (Redis 7 streams; the script starts its
+# own redis-server on loopback without persistence; the package's service is not used) and
+# redis-cli, which loads Redis with `--pipe`. Not needed to build or test.
+bench_packages=(
+  redis-server redis-tools
+)
 # What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
 # system has). No TLS anywhere at run time, so no ca-certificates (npm needs it at build time).
 runtime_packages=(
@@ -41,7 +47,7 @@ mode=${1:-all}
 case "$mode" in
   --runtime) packages=("${runtime_packages[@]}") ;;
   --build) packages=("${build_packages[@]}") ;;
-  all|--all) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  all|--all) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
   *) echo "usage: $0 [--build|--runtime]" >&2; exit 2 ;;
 esac
 # The npm folders this mode installs: the page for a build, the browser test's too for all.

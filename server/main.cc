@@ -1,4 +1,5 @@
-// tickring-server: wires the parts together (DESIGN.md §1).
+// tickring-server: wires the parts together (docs/design.md "Threads").
+//   feed thread: the TCP feed's connections, reading and parsing (ingest.h);
 //   ingest thread: one io_context, one thread (ingest.h) — the only writer;
 //   workers: --workers io_contexts, one thread each — HTTP sessions, one strand each, every
 //   connection on one of them (listener.h); signals and timers on the first;
@@ -27,6 +28,7 @@
 #include "server/journal/journal.h"
 #include "server/listen.h"
 #include "server/stream/hub.h"
+#include "server/thread_name.h"
 
 namespace {
 
@@ -195,7 +197,10 @@ int run(const server::server_config& config) {
   };
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < pool.size(); ++i)
-    threads.emplace_back(work, std::ref(*pool[i]));
+    threads.emplace_back([&work, &ioc = *pool[i]] {
+      tickring::server::name_this_thread("worker");
+      work(ioc);
+    });
   work(workers);
   for (auto& t : threads)
     t.join();

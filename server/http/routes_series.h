@@ -1,4 +1,4 @@
-// Handlers of /v1/series/{measurement}/{symbol}[/latest|/at/{time}|/candles] (DESIGN.md §4).
+// Handlers of /v1/series/{measurement}/{symbol}[/latest|/at/{time}|/candles] (docs/design.md).
 //
 // Threads: worker threads; reads go straight to the rings without locks; the DELETE of a
 // point is handed to the ingest thread and answered from its completion.

@@ -1,4 +1,4 @@
-// Handlers of /v1/window (DESIGN.md §4): the sliding-window key/value store.
+// Handlers of /v1/window (docs/design.md): the sliding-window key/value store.
 //
 //   PUT    /v1/window/{key}   body {"value": 12.5} or a bare number -> {"key":..,"value":..}
 //   GET    /v1/window/{key}   -> {"key":..,"value":..} or 404

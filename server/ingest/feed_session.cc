@@ -3,16 +3,23 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
 namespace tickring::server {
 namespace asio = boost::asio;
 
-feed_session::feed_session(asio::ip::tcp::socket socket, line_applier& applier,
-                           ingest_counters& counters, std::chrono::nanoseconds idle_timeout,
-                           const token_auth& auth)
+namespace {
+// A batch takes the lines of one commit of the reassembler: at most its whole buffer.
+constexpr std::size_t kBatchTextBytes = protocol::kMaxLineBytes + kFeedReadChunk;
+}  // namespace
+
+feed_session::feed_session(asio::ip::tcp::socket socket, asio::io_context& ingest,
+                           line_applier& applier, ingest_counters& counters,
+                           std::chrono::nanoseconds idle_timeout, const token_auth& auth)
     : socket_(std::move(socket)),
+      ingest_(ingest),
       idle_timer_(socket_.get_executor()),
       idle_timeout_(idle_timeout),
       applier_(applier),
@@ -84,10 +91,46 @@ void feed_session::on_read(const boost::system::error_code& ec, std::size_t n) {
     }
     closed_ = true;
     idle_timer_.cancel();
-    finish();
+    maybe_finish();
+    return;
+  }
+  if (batches_out_ >= kMaxBatchesInFlight) {
+    paused_ = true;  // on_applied reads on
     return;
   }
   do_read();
+}
+
+void feed_session::dispatch() {
+  if (!batch_ || batch_->empty()) return;
+  ++batches_out_;
+  asio::post(ingest_, [self = shared_from_this(), b = std::move(batch_)]() mutable {
+    self->applier_.apply_batch(*b);
+    feed_session& s = *self;
+    asio::post(s.socket_.get_executor(), [self = std::move(self), b = std::move(b)]() mutable {
+      self->on_applied(std::move(b));
+    });
+  });
+}
+
+void feed_session::on_applied(std::unique_ptr<feed_batch> b) {
+  --batches_out_;
+  for (const auto& r : b->replies)
+    reject(r.line_number, r.reason);
+  spare_ = std::move(b);
+  if (paused_ && !closed_ && !draining_) {
+    paused_ = false;
+    do_read();
+  }
+  maybe_finish();
+}
+
+// The client closed its side: once every batch is back (its error lines are owed), finish.
+void feed_session::maybe_finish() {
+  if (closed_ && batches_out_ == 0 && !finished_) {
+    finished_ = true;
+    finish();
+  }
 }
 
 void feed_session::finish() {
@@ -109,21 +152,27 @@ void feed_session::finish() {
 
 void feed_session::process(std::size_t n, bool at_eof) {
   const auto now = wall_clock_ns();
+  if (!batch_) {
+    batch_ = spare_ ? std::move(spare_) : std::make_unique<feed_batch>();
+    batch_->reset(kBatchTextBytes);
+  }
+  const core::time_ns skew = applier_.max_future_skew();
   lines_.commit(
       n, at_eof,
       [&](std::string_view line) {
         if (refused_) return;
         if (first_line_ && take_first_line(line)) return;
         ++line_number_;
-        if (!applier_.apply(line, line_number_, now, reason_)) reject(line_number_, reason_);
+        batch_->add_line(line, line_number_, now, skew, parser_);
       },
       [&] {
         if (refused_) return;
         ++line_number_;
-        applier_.count_rejected(reject_reason::line_too_long);
-        reject(line_number_, fmt::format("line longer than {} bytes; skipped to the next newline",
-                                         protocol::kMaxLineBytes));
+        batch_->add_rejection(line_number_, reject_reason::line_too_long,
+                              fmt::format("line longer than {} bytes; skipped to the next newline",
+                                          protocol::kMaxLineBytes));
       });
+  dispatch();
 }
 
 bool feed_session::take_first_line(std::string_view line) {
@@ -219,12 +268,16 @@ void feed_session::flush() {
 void feed_session::drain_and_close() {
   if (closed_ || draining_) return;
   draining_ = true;
+  if (paused_) return finish_drain();  // no read is pending
   boost::system::error_code ignored;
   socket_.cancel(ignored);  // the pending read completes now, with or without bytes
 }
 
+// Shutdown: every batch is handed over (whatever the bound), so the ingest thread applies
+// them before it stops (ingest.cc runs this before queueing its own end).
 void feed_session::finish_drain() {
   if (closed_) return;
+  finished_ = true;
   // Only what the kernel holds now: a client that keeps sending must not keep shutdown going.
   boost::system::error_code ec;
   std::size_t owed = socket_.available(ec);

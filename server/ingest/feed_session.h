@@ -1,7 +1,12 @@
-// One TCP feed connection on the ingest thread: reads line protocol in large chunks, applies
-// every complete line, and answers each bad line with `error line=<n>: <reason>\n`.
+// One TCP feed connection: reads line protocol in large chunks on the feed thread, parses every
+// complete line into a feed_batch there, hands the batch to the ingest thread to be applied,
+// and answers each bad line with `error line=<n>: <reason>\n`.
 //
-// Threads: ingest io_context only (one thread, so no strand and no lock).
+// Threads: the feed io_context (one thread, so no strand and no lock), except apply_batch,
+// which runs on the ingest thread with the batch it was handed (feed_batch.h).
+// Pipeline: at most kMaxBatchesInFlight batches wait for or sit in the ingest thread while the
+// session parses the next read; past that it stops reading until one comes back, so a writer
+// slower than the feed pushes back through the socket (TCP flow control), never into memory.
 // Rules:
 // - Lines split across reads are joined (protocol::line_reassembler: any split gives the same
 //   lines); a line longer than protocol::kMaxLineBytes is rejected and the connection
@@ -37,9 +42,12 @@
 
 namespace tickring::server {
 
-// 256 KiB reads amortise the syscall over ~2500 quote lines; the buffer must hold one maximal
-// line plus a read.
-inline constexpr std::size_t kFeedReadChunk = 256 * 1024;
+// 128 KiB reads amortise the syscall over ~1400 quote lines; the buffer must hold one maximal
+// line plus a read. A batch holds the lines of one read (~300 bytes each once parsed).
+inline constexpr std::size_t kFeedReadChunk = 128 * 1024;
+// One batch being applied while the next is parsed: the two stages overlap, and a connection
+// holds at most two batches (~0.5 MiB with its read buffer).
+inline constexpr std::size_t kMaxBatchesInFlight = 1;
 inline constexpr std::size_t kErrorLinesPerSecond = 100;
 inline constexpr std::size_t kMaxPendingErrorBytes = 64 * 1024;
 // A publisher sends its auth line at once; a connection without one holds a descriptor and a
@@ -49,9 +57,10 @@ inline constexpr std::chrono::seconds kRefusedLinger{2};
 
 class feed_session : public std::enable_shared_from_this<feed_session> {
  public:
-  feed_session(boost::asio::ip::tcp::socket socket, line_applier& applier,
-               ingest_counters& counters, std::chrono::nanoseconds idle_timeout,
-               const token_auth& auth);
+  // `applier` is used on `ingest` only (apply_batch); everything else on the socket's executor.
+  feed_session(boost::asio::ip::tcp::socket socket, boost::asio::io_context& ingest,
+               line_applier& applier, ingest_counters& counters,
+               std::chrono::nanoseconds idle_timeout, const token_auth& auth);
   ~feed_session();
   void start();
   // Shutdown: applies what the kernel has already received, then closes. Asynchronous: the
@@ -65,6 +74,10 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void finish_drain();
   void process(std::size_t n, bool at_eof);
+  // Hands the filled batch to the ingest thread; on_applied runs here when it is back.
+  void dispatch();
+  void on_applied(std::unique_ptr<feed_batch> b);
+  void maybe_finish();
   void reject(std::size_t line_number, std::string_view reason);
   // The first line: true when it was the auth line (or refused); false to apply it.
   bool take_first_line(std::string_view line);
@@ -74,6 +87,7 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   void arm_idle_timer(std::chrono::steady_clock::duration after);
 
   boost::asio::ip::tcp::socket socket_;
+  boost::asio::io_context& ingest_;
   boost::asio::steady_timer idle_timer_;
   std::chrono::nanoseconds idle_timeout_;
   std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
@@ -86,11 +100,16 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   bool half_close_ = false;  // shut the sending side once the pending replies are written
   std::chrono::steady_clock::time_point refused_at_;
   protocol::line_reassembler lines_;
+  protocol::line_parser parser_;
+  std::unique_ptr<feed_batch> batch_;  // being filled
+  std::unique_ptr<feed_batch> spare_;  // came back from the ingest thread; reused
+  std::size_t batches_out_ = 0;        // batches handed to the ingest thread
+  bool paused_ = false;                // not reading: kMaxBatchesInFlight are out
+  bool finished_ = false;              // finish() or finish_drain() ran
   std::size_t line_number_ = 0;
   bool closed_ = false;    // no more reads
   bool draining_ = false;  // drain_and_close() was called: the next read completion drains
   bool closing_ = false;   // close once the pending error replies are written
-  std::string reason_;
   // Error replies.
   std::string pending_;
   std::string in_flight_;

@@ -16,6 +16,7 @@
 #include "server/ingest/demo_feed.h"
 #include "server/ingest/feed_session.h"
 #include "server/listen.h"
+#include "server/thread_name.h"
 
 namespace tickring::server {
 namespace asio = boost::asio;
@@ -30,7 +31,7 @@ struct ingest_service::impl {
         applier(path),
         write_applier(path),
         counters(k),
-        acceptor(ioc) {
+        acceptor(feed_ioc) {
     // Retention is relative to a series' newest time: only then can a future time do harm.
     if (c.store.max_age > 0) {
       applier.set_max_future_skew(c.max_future_skew.count());
@@ -63,7 +64,7 @@ struct ingest_service::impl {
         return do_accept();
       }
       socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024), ignored);
-      auto session = std::make_shared<feed_session>(std::move(socket), applier, counters,
+      auto session = std::make_shared<feed_session>(std::move(socket), ioc, applier, counters,
                                                     config.feed_idle_timeout, auth);
       sessions.push_back(session);
       session->start();
@@ -71,12 +72,12 @@ struct ingest_service::impl {
       do_accept();
     });
   }
-  // Ingest thread: no more feed connections; what each has received is applied.
+  // Feed thread: no more feed connections; what each has received is handed to the ingest
+  // thread to be applied.
   void close_feeds() {
     boost::system::error_code ignored;
     acceptor.close(ignored);
     accept_backoff.cancel();
-    if (demo) demo->stop();
     for (auto& w : sessions) {
       if (auto s = w.lock()) s->drain_and_close();
     }
@@ -111,12 +112,18 @@ struct ingest_service::impl {
   line_applier applier;        // TCP feed lines (nanosecond precision)
   line_applier write_applier;  // /write bodies (per-request precision)
   ingest_counters& counters;
-  asio::io_context ioc{1};
+  // The feed thread (declared first: the ingest thread's queue may hold sessions, whose sockets
+  // belong to it, so it must be destroyed last).
+  asio::io_context feed_ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> feed_guard{feed_ioc.get_executor()};
   tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff{feed_ioc};
+  std::vector<std::weak_ptr<feed_session>> sessions;  // feed thread; pruned on accept
+  std::thread feed_thread;
+  // The ingest thread.
+  asio::io_context ioc{1};
   asio::steady_timer reclaim_timer{ioc};
   asio::steady_timer tick_timer{ioc};
-  asio::steady_timer accept_backoff{ioc};
-  std::vector<std::weak_ptr<feed_session>> sessions;  // for shutdown; pruned on accept
   std::unique_ptr<demo_feed> demo;
   std::thread thread;
   bool started = false;
@@ -148,27 +155,43 @@ void ingest_service::start() {
   if (m.path.durable() != nullptr) m.schedule_tick();
   m.started = true;
   m.thread = std::thread([&m] {
+    name_this_thread("ingest");
     auto guard = asio::make_work_guard(m.ioc);
     m.ioc.run();
+  });
+  m.feed_thread = std::thread([&m] {
+    name_this_thread("feed");
+    m.feed_ioc.run();
   });
 }
 
 void ingest_service::stop_feeds() {
   auto& m = *impl_;
   if (!m.started) return;
-  asio::post(m.ioc, [&m] { m.close_feeds(); });
+  asio::post(m.feed_ioc, [&m] { m.close_feeds(); });
+  asio::post(m.ioc, [&m] {
+    if (m.demo) m.demo->stop();
+  });
 }
 
 void ingest_service::stop() {
   auto& m = *impl_;
   if (!m.started) return;
   m.started = false;
+  // The feed thread first: its sessions hand what they have received to the ingest thread
+  // and close; once it has nothing left to do it ends, so every batch it handed over is
+  // queued ahead of the ingest thread's end below.
+  asio::post(m.feed_ioc, [&m] {
+    m.close_feeds();
+    m.feed_guard.reset();
+  });
+  m.feed_thread.join();
   {
     std::lock_guard lock(m.submit_mutex);
     m.accepting = false;
     // FIFO: every write accepted before this point runs before the thread stops.
     asio::post(m.ioc, [&m] {
-      m.close_feeds();
+      if (m.demo) m.demo->stop();
       m.reclaim_timer.cancel();
       m.tick_timer.cancel();
       m.ioc.stop();

@@ -1,9 +1,12 @@
-// The ingest thread: the one writer of the SeriesStore.
+// The ingest thread: the one writer of the SeriesStore, and the feed thread in front of it.
 //
-// One io_context run by exactly one thread owns every TCP feed connection and applies every
-// write: feed lines, HTTP /write bodies, point deletes and the demo feed. Other threads hand
-// work over with submit_*/post; the completion runs on the ingest thread and must only post
-// back to the caller's own executor (never block, never touch the store's writer side).
+// One io_context run by exactly one thread (the ingest thread) applies every write: feed
+// lines, HTTP /write bodies, point deletes and the demo feed. Other threads hand work over
+// with submit_*/post; the completion runs on the ingest thread and must only post back to the
+// caller's own executor (never block, never touch the store's writer side).
+// A second io_context and thread (the feed thread) owns the TCP feed listener and its
+// connections: it reads and parses their lines and hands them over in batches
+// (feed_session.h, feed_batch.h), so the writer spends its time on the store alone.
 //
 // With a journal (set_durable) the thread ticks it every kDurableTick.
 // Limits: --max-feed-connections (past it a connection gets one error line and is closed),
@@ -11,10 +14,11 @@
 // With --retention, a line stamped more than --max-future-skew ahead of the wall clock is
 // rejected (future_timestamp).
 // Lifetime: start() binds the feed listener (throws std::runtime_error on failure) and starts
-// the thread. Shutdown is two steps: stop_feeds() stops accepting feed connections, applies
+// the threads. Shutdown is two steps: stop_feeds() stops accepting feed connections, applies
 // what each has already received (including bytes waiting in the kernel) and closes them,
 // while HTTP writes are still taken; stop() refuses every later submission (submit_* return
-// false: the caller answers 503), runs every write handed over before it, and joins. So
+// false: the caller answers 503), ends the feed thread once its connections have handed over
+// what they received, runs every write handed over before it, and joins. So
 // every submission that returned true is applied and its `done` runs. Counters may be read
 // from any thread.
 #pragma once

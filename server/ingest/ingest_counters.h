@@ -1,6 +1,8 @@
 // The counters of the ingest thread, readable from any thread (/health, /metrics).
 //
-// Threads: written by the ingest thread only (bump), read by anyone with relaxed loads.
+// Threads: each counter has one writer thread (bump is not an atomic increment), and anyone
+// reads with relaxed loads. The feed connection counters (bytes_received, feed_connections_*,
+// error_lines_*) are written by the feed thread, all others by the ingest thread.
 #pragma once
 
 #include <array>

@@ -45,58 +45,77 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
       return true;
     case protocol::parse_status::error:
       count_rejected(reject_reason::parse_error);
-      reason = fmt::format("byte {}: {}", error_.offset, error_.reason);
+      reason = parse_error_reason(error_);
       return false;
     case protocol::parse_status::ok:
       break;
   }
-  if (max_future_skew_ > 0 && parsed_.timestamp && *parsed_.timestamp > now &&
-      *parsed_.timestamp - now > max_future_skew_) {
+  if (parsed_.timestamp && too_far_ahead(*parsed_.timestamp, now, max_future_skew_, reason)) {
     count_rejected(reject_reason::future_timestamp);
-    reason = fmt::format(
-        "timestamp {} is more than {} s ahead of the server's clock (--max-future-skew); with "
-        "--retention it would evict every later point",
-        *parsed_.timestamp, max_future_skew_ / 1'000'000'000);
     return false;
   }
   if (!path_.accepting(reason)) {
     count_rejected(reject_reason::journal_unavailable);
     return false;
   }
-  const std::size_t n = parsed_.fields.size();
   const core::point_input p = protocol::to_point_input(parsed_, fields_, now);
   const core::apply_result r = path_.apply(p);
-  if (r.error != core::apply_error::none) {
-    switch (r.error) {
-      case core::apply_error::too_many_series:
-        reason = fmt::format("series limit reached ({} series): new series {}/{} rejected",
-                             path_.store().limits().max_series, p.measurement, p.symbol);
-        break;
-      case core::apply_error::too_many_fields:
-        reason = fmt::format("too many fields ({} > {})", n, core::kMaxFieldsPerSeries);
-        break;
-      case core::apply_error::unknown_field:
-        reason = fmt::format("field '{}' is not a field of series {}/{}", r.field, p.measurement,
-                             p.symbol);
-        break;
-      case core::apply_error::missing_field:
-        reason =
-            fmt::format("field '{}' of series {}/{} is missing", r.field, p.measurement, p.symbol);
-        break;
-      case core::apply_error::field_type_conflict: {
-        const auto* s = r.target;
-        const int idx = s->field_index(r.field);
-        reason = fmt::format("field type conflict: '{}' is {} in series {}/{}", r.field,
-                             core::to_string(s->fields()[static_cast<std::size_t>(idx)].kind),
-                             p.measurement, p.symbol);
-        break;
-      }
-      case core::apply_error::none:
-        break;
+  if (r.error == core::apply_error::none) return true;
+  reason = describe(r, p);
+  return false;
+}
+
+void line_applier::apply_batch(feed_batch& b) {
+  std::string reason;
+  std::size_t next_rejection = 0;
+  auto reject_up_to = [&](std::size_t point_index) {
+    for (;
+         next_rejection < b.rejections.size() && b.rejections[next_rejection].before <= point_index;
+         ++next_rejection) {
+      auto& r = b.rejections[next_rejection];
+      count_rejected(r.why);
+      b.replies.push_back({r.line_number, std::move(r.reason)});
     }
-    return false;
+  };
+  for (std::size_t i = 0; i < b.points.size(); ++i) {
+    reject_up_to(i);
+    const feed_batch::point& fp = b.points[i];
+    if (!path_.accepting(reason)) {
+      count_rejected(reject_reason::journal_unavailable);
+      b.replies.push_back({fp.line_number, std::move(reason)});
+      continue;
+    }
+    const core::point_input p{fp.measurement, fp.symbol,
+                              std::span(b.fields).subspan(fp.first_field, fp.field_count), fp.time};
+    const core::apply_result r = path_.apply(p);
+    if (r.error != core::apply_error::none) b.replies.push_back({fp.line_number, describe(r, p)});
   }
-  return true;
+  reject_up_to(b.points.size());
+}
+
+std::string line_applier::describe(const core::apply_result& r, const core::point_input& p) const {
+  switch (r.error) {
+    case core::apply_error::too_many_series:
+      return fmt::format("series limit reached ({} series): new series {}/{} rejected",
+                         path_.store().limits().max_series, p.measurement, p.symbol);
+    case core::apply_error::too_many_fields:
+      return fmt::format("too many fields ({} > {})", p.fields.size(), core::kMaxFieldsPerSeries);
+    case core::apply_error::unknown_field:
+      return fmt::format("field '{}' is not a field of series {}/{}", r.field, p.measurement,
+                         p.symbol);
+    case core::apply_error::missing_field:
+      return fmt::format("field '{}' of series {}/{} is missing", r.field, p.measurement, p.symbol);
+    case core::apply_error::field_type_conflict: {
+      const auto* s = r.target;
+      const int idx = s->field_index(r.field);
+      return fmt::format("field type conflict: '{}' is {} in series {}/{}", r.field,
+                         core::to_string(s->fields()[static_cast<std::size_t>(idx)].kind),
+                         p.measurement, p.symbol);
+    }
+    case core::apply_error::none:
+      break;
+  }
+  return {};
 }
 
 }  // namespace tickring::server

@@ -1,5 +1,6 @@
 // Applies line-protocol text through the write path: parse, hand the point to write_path,
-// and describe each rejected line. Shared by the TCP feed, HTTP /write and nothing else.
+// and describe each rejected line. HTTP /write bodies are parsed and applied here line by
+// line; the TCP feed's lines arrive already parsed (feed_batch.h) and only get applied.
 //
 // Threads: ingest thread only (it owns a line_parser and calls the store's writer side).
 // Counters are atomics so that /health and /metrics can read them from any thread.
@@ -14,6 +15,7 @@
 
 #include "core/series_store.h"
 #include "protocol/line_protocol.h"
+#include "server/ingest/feed_batch.h"
 #include "server/ingest/write_path.h"
 
 namespace tickring::server {
@@ -31,11 +33,20 @@ class line_applier {
   // retention on, one far-future point would make every later real point "too old" and
   // evict it on arrival.
   void set_max_future_skew(core::time_ns skew) { max_future_skew_ = skew; }
+  // Any thread (set before the ingest thread starts): the feed thread checks it while parsing.
+  core::time_ns max_future_skew() const { return max_future_skew_; }
+
+  // Applies a batch parsed on the feed thread, in line order: counts its rejections and
+  // appends an error reply for each rejected line (its own and the store's) to b.replies.
+  void apply_batch(feed_batch& b);
 
   // Counts a line rejected before parsing (too long).
   void count_rejected(reject_reason r);
 
  private:
+  // The message for a point the store refused.
+  std::string describe(const core::apply_result& r, const core::point_input& p) const;
+
   write_path& path_;
   protocol::line_parser parser_;
   protocol::parsed_line parsed_;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "server/journal/journal_format.h"
+#include "server/thread_name.h"
 
 namespace tickring::server::journal {
 namespace {
@@ -87,10 +88,16 @@ void journal::start() {
   started_ = true;
   // What replay read is on disk already: a commit with nothing new completes at once.
   written_jseq_ = synced_jseq_ = done_jseq_ = next_jseq_ - 1;
-  flusher_ = std::thread([this] { run_flusher(); });
+  flusher_ = std::thread([this] {
+    name_this_thread("journal");
+    run_flusher();
+  });
   if (store_ != nullptr &&
       (options_.snapshot_interval.count() > 0 || options_.snapshot_bytes > 0)) {
-    snapshotter_ = std::thread([this] { run_snapshots(); });
+    snapshotter_ = std::thread([this] {
+      name_this_thread("snapshot");
+      run_snapshots();
+    });
   }
 }
 

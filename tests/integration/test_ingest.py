@@ -25,6 +25,22 @@ class FeedTest(unittest.TestCase):
             self.assertEqual((eur["count"], eur["first"], eur["last"]), (2, 1000, 2000))
             self.assertEqual(srv.series("quotes", "GBPUSD")["count"], 1)
 
+    def test_escaped_names_survive_the_handoff_to_the_writer(self):
+        # The feed thread parses and the ingest thread applies later: a name the parser had to
+        # unescape must be kept with the batch, not read back from the parser's scratch (which
+        # the next line overwrites). Many such lines in one read, each with different names.
+        lines = b"".join(b"quo\\ tes,sym=S\\,%d bid\\ px=%d,ask=1 %d\n" % (i, i, 1000 + i)
+                         for i in range(500))
+        with Server() as srv:
+            with srv.feed() as s:
+                s.sendall(lines)
+            self.assertEqual(srv.wait_points(500), 500)
+            for i in (0, 1, 250, 499):
+                one = srv.series("quo tes", "S,%d" % i)
+                self.assertIsNotNone(one, i)
+                self.assertEqual(one["fields"], ["bid px", "ask"])
+                self.assertEqual((one["count"], one["first"]), (1, 1000 + i))
+
     def test_bad_lines_are_answered_and_good_ones_kept(self):
         with Server() as srv:
             with srv.feed() as s:

@@ -1,4 +1,4 @@
-// The backward iterator's contract (DESIGN.md §3), checked on recorded histories.
+// The backward iterator's contract (docs/design.md), checked on recorded histories.
 //
 // An iterator is not linearizable (it reads over a stretch of time while the writer goes on),
 // so it is checked as three properties of each `iterate` operation of a reader, whose life is

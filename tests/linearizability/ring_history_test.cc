@@ -1,5 +1,5 @@
 // The real ring under one writer and several readers, every history checked: get, put, remove
-// and size linearizable, iterators in order, skipping nothing, inventing nothing (DESIGN.md §3).
+// and size linearizable, iterators in order, skipping nothing, inventing nothing (docs/design.md).
 // Each test records and checks rounds for TICKRING_STRESS_SECONDS (default 1 s) and prints
 // its figures: operations, how many reads overlapped a write, recording and checking time.
 #include <gtest/gtest.h>

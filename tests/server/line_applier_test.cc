@@ -92,5 +92,58 @@ TEST_F(LineApplierTest, BlankAndCommentLinesAreSkippedNotCounted) {
   EXPECT_EQ(counters_.lines_rejected.load(), 0U);
 }
 
+// The feed's two stages: lines parsed into a batch on one thread, applied on another. The
+// batch keeps the lines' order: rejections made while parsing and by the store come back in
+// line order, each counted once, and the good lines around them are applied.
+TEST_F(LineApplierTest, BatchKeepsLineOrderAcrossBothStagesRejections) {
+  protocol::line_parser parser;
+  feed_batch b;
+  b.reset(64 * 1024);
+  const std::string_view lines[] = {
+      "quotes,sym=A bid=1.5,size=3i 100",          // 1 ok
+      "quotes,sym=A bid=oops 200",                 // 2 parse error (feed thread)
+      "quotes,sym=A bid=1.5,size=3i,extra=1 300",  // 3 unknown field (writer)
+      "# a comment",                               // 4 skipped
+      "quotes,sym=A bid=2.5,size=4i 400",          // 5 ok
+      "quotes,sym=A bid=2.5 500",                  // 6 missing field (writer)
+  };
+  std::uint64_t n = 0;
+  for (const auto line : lines)
+    b.add_line(line, ++n, kNow, 0, parser);
+  b.add_rejection(++n, reject_reason::line_too_long, "too long");  // 7
+  EXPECT_EQ(b.points.size(), 4U);
+  applier_.apply_batch(b);
+  ASSERT_EQ(b.replies.size(), 4U);
+  EXPECT_EQ(b.replies[0].line_number, 2U);
+  EXPECT_NE(b.replies[0].reason.find("byte"), std::string::npos) << b.replies[0].reason;
+  EXPECT_EQ(b.replies[1].line_number, 3U);
+  EXPECT_NE(b.replies[1].reason.find("'extra'"), std::string::npos) << b.replies[1].reason;
+  EXPECT_EQ(b.replies[2].line_number, 6U);
+  EXPECT_NE(b.replies[2].reason.find("'size'"), std::string::npos) << b.replies[2].reason;
+  EXPECT_EQ(b.replies[3].line_number, 7U);
+  EXPECT_EQ(counters_.lines_accepted.load(), 2U);
+  EXPECT_EQ(counters_.lines_rejected.load(), 4U);
+  EXPECT_EQ(rejected(reject_reason::parse_error), 1U);
+  EXPECT_EQ(rejected(reject_reason::line_too_long), 1U);
+  const auto* s = store_.find("quotes", "A");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->rows().size(), 2U);
+}
+
+TEST_F(LineApplierTest, BatchRejectsFutureTimestampsWhileParsing) {
+  protocol::line_parser parser;
+  feed_batch b;
+  b.reset(1024);
+  const core::time_ns skew = 1'000'000'000;
+  b.add_line("quotes,sym=A bid=1 " + std::to_string(kNow + 2 * skew), 1, kNow, skew, parser);
+  b.add_line("quotes,sym=A bid=1 " + std::to_string(kNow + skew / 2), 2, kNow, skew, parser);
+  applier_.apply_batch(b);
+  ASSERT_EQ(b.replies.size(), 1U);
+  EXPECT_EQ(b.replies[0].line_number, 1U);
+  EXPECT_NE(b.replies[0].reason.find("--max-future-skew"), std::string::npos);
+  EXPECT_EQ(rejected(reject_reason::future_timestamp), 1U);
+  EXPECT_EQ(counters_.lines_accepted.load(), 1U);
+}
+
 }  // namespace
 }  // namespace tickring::server
