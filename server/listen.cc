@@ -28,12 +28,13 @@ void fit_descriptor_limit(server_config& config) {
   }
   if (lim.rlim_cur == RLIM_INFINITY) return;
   const auto limit = static_cast<std::size_t>(lim.rlim_cur);
-  if (limit < kReservedDescriptors + 2) {
+  const std::size_t reserved = kReservedDescriptors + kDescriptorsPerWorker * config.workers;
+  if (limit < reserved + 2) {
     throw std::runtime_error(
         fmt::format("the descriptor limit (ulimit -n) is {}; tickring-server needs at least {}",
-                    limit, kReservedDescriptors + 2));
+                    limit, reserved + 2));
   }
-  const std::size_t budget = limit - kReservedDescriptors;
+  const std::size_t budget = limit - reserved;
   if (config.max_feed_connections >= budget) {
     config.max_feed_connections = budget / 2;
     spdlog::warn("--max-feed-connections lowered to {} to fit the descriptor limit of {}",

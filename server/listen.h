@@ -21,13 +21,16 @@ inline constexpr std::chrono::milliseconds kAcceptBackoff{100};
 // Descriptors kept out of the connection budget: listeners, epoll, the timer and eventfd of
 // each io_context, log output, /proc reads, and room for what libraries open.
 inline constexpr std::size_t kReservedDescriptors = 64;
+// And per worker thread: each has its own io_context (epoll, eventfd, timerfd).
+inline constexpr std::size_t kDescriptorsPerWorker = 3;
 
 // True for an accept error that a pause can cure (out of descriptors or kernel memory).
 bool is_resource_exhaustion(const boost::system::error_code& ec);
 
 // Start-up: raises the soft RLIMIT_NOFILE to the hard limit, then lowers --max-connections
-// (with a warning) so that HTTP plus feed connections fit in it with kReservedDescriptors to
-// spare. Throws std::runtime_error if not even one connection of each kind fits.
+// (with a warning) so that HTTP plus feed connections fit in it with kReservedDescriptors and
+// kDescriptorsPerWorker for each worker to spare. Throws std::runtime_error if not even one
+// connection of each kind fits.
 void fit_descriptor_limit(server_config& config);
 
 // Opens, binds (SO_REUSEADDR) and listens on `where`. `what` names the listener in errors.

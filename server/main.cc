@@ -1,7 +1,8 @@
 // tickring-server: wires the parts together (docs/design.md "Threads").
 //   feed thread: the TCP feed's connections, reading and parsing (ingest.h);
 //   ingest thread: one io_context, one thread (ingest.h) — the only writer;
-//   workers: one io_context run by --workers threads — HTTP sessions, one strand each;
+//   workers: --workers io_contexts, one thread each — HTTP sessions, one strand each, every
+//   connection on one of them (listener.h); signals and timers on the first;
 //   SIGINT/SIGTERM: stop accepting (the HTTP backlog is still served), apply what the feeds
 //   delivered, answer every request received (writes are applied first), then stop the
 //   ingest thread, then the workers; exit 0 within kShutdownGrace.
@@ -9,6 +10,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -65,7 +67,7 @@ void stop_logging() {
 // refuses later ones with 503) and last the workers. Joining the ingest thread here blocks one
 // worker, but no connection is left to serve by then.
 void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
-                         server::ingest_service& ingest, asio::io_context& ioc,
+                         server::ingest_service& ingest, const std::function<void()>& stop_workers,
                          std::chrono::steady_clock::time_point deadline) {
   timer.expires_after(std::chrono::milliseconds(20));
   timer.async_wait([&, deadline](const boost::system::error_code&) {
@@ -75,17 +77,40 @@ void finish_when_drained(asio::steady_timer& timer, server::http_listener& http,
                      http.open_connections());
       }
       ingest.stop();
-      ioc.stop();
+      stop_workers();
       return;
     }
-    finish_when_drained(timer, http, ingest, ioc, deadline);
+    finish_when_drained(timer, http, ingest, stop_workers, deadline);
   });
 }
 
 int run(const server::server_config& config) {
-  // First, so that it is destroyed last: sessions' handlers and the hub's subscriptions hold
-  // strands of it.
-  asio::io_context workers(static_cast<int>(config.workers));
+  // First, so that they are destroyed last: sessions' handlers and the hub's subscriptions
+  // hold strands of them. One thread runs each (concurrency hint 1: no thread to wake).
+  std::vector<std::unique_ptr<asio::io_context>> pool;
+  std::vector<asio::io_context*> pool_ptrs;
+  for (unsigned i = 0; i < config.workers; ++i) {
+    pool.push_back(std::make_unique<asio::io_context>(1));
+    pool_ptrs.push_back(pool.back().get());
+  }
+  asio::io_context& workers = *pool.front();
+  // The first io_context always has work (the acceptor, the signals); the others may have
+  // no connection for a while and must not return from run() before the shutdown.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  for (std::size_t i = 1; i < pool.size(); ++i)
+    keep_running.push_back(asio::make_work_guard(*pool[i]));
+  // An io_context opens its epoll, eventfd and timerfd when a first timer or socket uses it.
+  // Opened now, they are counted in the descriptor budget (listen.h) and cannot fail later:
+  // the first connection dealt to a worker while descriptors run out would otherwise throw
+  // from the accept loop instead of waiting for a descriptor.
+  std::vector<asio::steady_timer> open_reactors;
+  open_reactors.reserve(pool.size());
+  for (auto& ioc : pool)
+    open_reactors.emplace_back(*ioc);
+  const std::function<void()> stop_workers = [&] {
+    for (auto& ioc : pool)
+      ioc->stop();
+  };
   core::series_store store(config.store);
   server::token_auth auth(config.auth_token_file, config.auth_reads);
   server::check_exposure(config, auth.enabled());
@@ -107,7 +132,7 @@ int run(const server::server_config& config) {
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
   server::router routes({store, ingest, config, metrics, window, &streams, auth, journal.get()});
-  server::http_listener http(workers, config, routes, &streams);
+  server::http_listener http(pool_ptrs, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
   // line means "started", and nothing after it can fail for lack of descriptors.
@@ -151,17 +176,17 @@ int run(const server::server_config& config) {
     http.stop();
     streams.close_all();
     ingest.stop_feeds();
-    finish_when_drained(drain_timer, http, ingest, workers,
+    finish_when_drained(drain_timer, http, ingest, stop_workers,
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
   });
 
   // A handler that throws past its session (the HTTP session answers 500 itself) is logged
   // and the worker goes back to work: one bad request never ends the process. Asio allows
   // run() again after an exception left it.
-  auto work = [&workers] {
+  auto work = [](asio::io_context& ioc) {
     for (;;) {
       try {
-        workers.run();
+        ioc.run();
         return;
       } catch (const std::exception& e) {
         spdlog::error("worker: unhandled exception: {}", e.what());
@@ -171,12 +196,12 @@ int run(const server::server_config& config) {
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < config.workers; ++i)
-    threads.emplace_back([&work] {
+  for (std::size_t i = 1; i < pool.size(); ++i)
+    threads.emplace_back([&work, &ioc = *pool[i]] {
       tickring::server::name_this_thread("worker");
-      work();
+      work(ioc);
     });
-  work();
+  work(workers);
   for (auto& t : threads)
     t.join();
   ingest.stop();  // already stopped unless a worker threw out of run() at the very end

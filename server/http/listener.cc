@@ -21,17 +21,20 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
-  impl(asio::io_context& i, const server_config& c, const router& r,
+  impl(std::vector<asio::io_context*> w, const server_config& c, const router& r,
        stream::stream_context* streams)
-      : ioc(i),
+      : workers(std::move(w)),
         shared(std::make_shared<http_shared>(c, r, streams)),
-        acceptor(asio::make_strand(i)),
+        acceptor(asio::make_strand(*workers.front())),
         backoff(acceptor.get_executor()) {}
+  // The worker io_context of the next connection, in turn. On the acceptor's strand.
+  asio::io_context& next_worker() { return *workers[next++ % workers.size()]; }
   void do_accept();
   // On the acceptor's strand: a session for `socket`, or a short 503 past --max-connections.
   void start_session(tcp::socket socket);
 
-  asio::io_context& ioc;
+  std::vector<asio::io_context*> workers;
+  std::size_t next = 0;
   std::shared_ptr<http_shared> shared;
   tcp::acceptor acceptor;
   asio::steady_timer backoff;  // on the acceptor's strand
@@ -41,7 +44,7 @@ struct http_listener::impl : std::enable_shared_from_this<http_listener::impl> {
 
 void http_listener::impl::do_accept() {
   acceptor.async_accept(
-      asio::make_strand(ioc),
+      asio::make_strand(next_worker()),
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
@@ -88,9 +91,9 @@ void http_listener::impl::start_session(tcp::socket socket) {
   sessions.push_back(session);
 }
 
-http_listener::http_listener(asio::io_context& ioc, const server_config& config, const router& r,
-                             stream::stream_context* streams)
-    : impl_(std::make_shared<impl>(ioc, config, r, streams)) {}
+http_listener::http_listener(std::vector<asio::io_context*> workers, const server_config& config,
+                             const router& r, stream::stream_context* streams)
+    : impl_(std::make_shared<impl>(std::move(workers), config, r, streams)) {}
 
 http_listener::~http_listener() = default;
 
@@ -108,7 +111,7 @@ void http_listener::stop() {
     boost::system::error_code ec;
     self->acceptor.non_blocking(true, ec);
     while (!ec && self->acceptor.is_open()) {
-      tcp::socket socket(asio::make_strand(self->ioc));
+      tcp::socket socket(asio::make_strand(self->next_worker()));
       self->acceptor.accept(socket, ec);
       if (!ec) self->start_session(std::move(socket));
     }

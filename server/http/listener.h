@@ -1,6 +1,10 @@
-// The HTTP listener (Boost.Asio) on the worker io_context: accepts connections, gives each a
-// strand and an http_session (http_session.h), which may hand a WebSocket upgrade on
-// /v1/stream to the stream.
+// The HTTP listener (Boost.Asio): accepts connections on the first worker io_context and gives
+// each, in turn, to one of the worker io_contexts (one thread each), on a strand of it, with an
+// http_session (http_session.h), which may hand a WebSocket upgrade on /v1/stream to the stream.
+// A connection stays on its worker thread: its read, handler and write run there without a
+// hand-off between threads (a shared io_context run by several threads woke another thread,
+// with a futex and an epoll_ctl, for nearly every step of every request). The cost: a long
+// request (a large /query) delays the other connections of its thread, not those of the others.
 //
 // Limits: --max-connections counts HTTP and WebSocket connections together; past it a new
 // connection gets a short 503 and is closed. When accept fails for lack of descriptors or
@@ -13,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "server/config.h"
 #include "server/http/router.h"
@@ -28,9 +33,10 @@ struct stream_context;
 
 class http_listener {
  public:
-  // `streams` may be nullptr (no WebSocket stream).
-  http_listener(boost::asio::io_context& ioc, const server_config& config, const router& r,
-                stream::stream_context* streams);
+  // `streams` may be nullptr (no WebSocket stream). REQUIRES: `workers` is not empty; each
+  // io_context outlives the listener and its connections.
+  http_listener(std::vector<boost::asio::io_context*> workers, const server_config& config,
+                const router& r, stream::stream_context* streams);
   ~http_listener();
   http_listener(const http_listener&) = delete;
   http_listener& operator=(const http_listener&) = delete;

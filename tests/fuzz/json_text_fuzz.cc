@@ -1,9 +1,14 @@
 // libFuzzer target for JSON escaping (protocol/json_text.cc): whatever bytes a client puts in
 // a name, a key or an error, the string written for it parses as JSON (so it is valid
-// UTF-8), and a valid UTF-8 input comes back unchanged.
+// UTF-8), and a valid UTF-8 input comes back unchanged. Numbers: the first bytes read as a
+// double, and as a decimal k / 10^d, are written exactly as std::to_chars writes them.
+#include <bit>
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -50,5 +55,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto e = nlohmann::json::parse(json_error(400, text), nullptr, false);
   require(!e.is_discarded() && e["error"]["code"] == 400 && e["error"]["message"].is_string());
+  if (size >= 9) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, data, 8);
+    constexpr double kScale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    const double decimal =
+        static_cast<double>(static_cast<std::int64_t>(bits >> 11) - (std::int64_t{1} << 52)) /
+        kScale[data[8] % 10];
+    for (const double v : {std::bit_cast<double>(bits), decimal}) {
+      if (!std::isfinite(v)) continue;
+      char want[64];
+      char got[kMaxDoubleChars];
+      const std::string_view a(want, std::to_chars(want, want + sizeof(want), v).ptr);
+      const std::string_view b(got, write_shortest(got, got + sizeof(got), v));
+      require(a == b);
+    }
+  }
   return 0;
 }
