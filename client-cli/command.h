@@ -64,6 +64,7 @@ struct command_entry {
 // Defined in the command's own translation unit (constant-initialised, so usable from main's
 // table regardless of static initialisation order).
 extern const command_entry kFeedCommand;
+extern const command_entry kGatewayCommand;
 extern const command_entry kBenchIngestCommand;
 extern const command_entry kBenchQueryCommand;
 extern const command_entry kLatestCommand;
