@@ -26,9 +26,9 @@ using namespace tickring::cli;
 
 // Every command, in the order `tickring --help` lists them.
 constexpr std::array kCommands = {
-    &kFeedCommand,        &kSeriesCommand,     &kLatestCommand,  &kRangeCommand,
-    &kCandlesCommand,     &kTailCommand,       &kWindowCommand,  &kHealthCommand,
-    &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
+    &kFeedCommand,   &kGatewayCommand,     &kSeriesCommand,     &kLatestCommand,
+    &kRangeCommand,  &kCandlesCommand,     &kTailCommand,       &kWindowCommand,
+    &kHealthCommand, &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
 };
 
 // Column where command summaries start in the overview.

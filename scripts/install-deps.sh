@@ -19,8 +19,7 @@ build_packages=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-program-options1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libnats-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
 )
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
 # integration tests, a real InfluxDB 1.x server (influxd, which the InfluxQL test compares
@@ -30,8 +29,7 @@ build_packages=(
 # image's test (tests/docker/test_image.sh, which reads docker/compose.yaml with python3-yaml).
 test_packages=(
   clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets influxdb wrk chromium
-  podman buildah debootstrap python3-yaml
-  nats-server
+  podman buildah debootstrap python3-yaml nats-server
 )
 # What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
 # system has). No TLS anywhere at run time, so no ca-certificates (npm needs it at build time).
