@@ -120,8 +120,21 @@ std::string log_consumer::last_error() const {
 void log_consumer::start() {
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
-  // A comma-separated list is several servers of one NATS cluster.
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, options_.nats_url.c_str());
+  // A comma-separated list is several servers of one NATS cluster: the library's SetURL takes
+  // one URL, SetServers the list (it tries them all and learns the rest from the cluster).
+  std::vector<std::string> urls;
+  for (std::size_t at = 0; at <= options_.nats_url.size();) {
+    const auto comma = std::min(options_.nats_url.find(',', at), options_.nats_url.size());
+    std::string url = options_.nats_url.substr(at, comma - at);
+    std::erase(url, ' ');
+    if (!url.empty()) urls.push_back(std::move(url));
+    at = comma + 1;
+  }
+  std::vector<const char*> list;
+  for (const auto& u : urls)
+    list.push_back(u.c_str());
+  if (list.empty()) throw std::runtime_error("--nats: no URL");
+  if (s == NATS_OK) s = natsOptions_SetServers(opts, list.data(), static_cast<int>(list.size()));
   if (s == NATS_OK) s = natsOptions_SetName(opts, "tickring-server");
   // Forever, also for the first connection: the server keeps serving reads meanwhile.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
