@@ -147,7 +147,10 @@ class NatsTest(unittest.TestCase):
         path = write_file(self.dir, quotes(0, n))
         data = os.path.join(self.dir, "data")
         with NatsServer() as nats:
-            args = ("--partition-count", "2", "--data-dir", data)
+            # Small segments and frequent snapshots: the positions must survive both (a new
+            # segment repeats them, a snapshot carries them, old segments are deleted).
+            args = ("--partition-count", "2", "--data-dir", data, "--journal-segment-bytes",
+                    "1000000", "--snapshot-bytes", "3000000")
             t = Tickring(nats.url, *args)
             with t:
                 publisher = threading.Thread(
@@ -166,9 +169,11 @@ class NatsTest(unittest.TestCase):
                 seqs = [p["applied_seq"] for p in t2.get_json("/health")[1]["nats"]["partitions"]]
                 state = nats.stream_state()
                 self.assertEqual(max(seqs), state["last_seq"])
+                wait_for("a snapshot", lambda: t2.metric_sum("tickring_journal_snapshots_total"))
             # Restarted again with nothing new: the journal's positions are the stream's end.
             with Tickring(nats.url, *args) as t3:
                 self.assertEqual(t3.points(), n)
+                self.assertIn("loading snapshot", t3.log_text())  # positions from it too
                 h = t3.get_json("/health")[1]["nats"]["partitions"]
                 self.assertEqual(sorted(p["applied_seq"] for p in h), sorted(seqs))
                 self.assertEqual(t3.metric_sum("tickring_nats_messages_total"), 0)
