@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <charconv>
@@ -141,6 +142,18 @@ void parse_cluster_flags(server_config& c, const po::variables_map& vm,
       }
     }
     return;
+  }
+  // nats://host:port, comma-separated for the servers of one NATS cluster.
+  for (std::size_t at = 0; at <= k.nats_url.size();) {
+    const auto comma = std::min(k.nats_url.find(',', at), k.nats_url.size());
+    std::string url = k.nats_url.substr(at, comma - at);
+    std::erase(url, ' ');
+    if (!url.starts_with("nats://") || url.size() == 7) {
+      throw std::invalid_argument("--nats: '" + url +
+                                  "' is not a NATS URL (nats://host:port, comma-separated for "
+                                  "several servers)");
+    }
+    at = comma + 1;
   }
   if (k.stream.empty() || k.stream.find_first_of(" .*>\t") != std::string::npos) {
     throw std::invalid_argument(

@@ -231,6 +231,18 @@ bool log_consumer::ensure_stream(std::string& error) {
     error = fmt::format("stream {}: {}", options_.stream, nats_error(s, jerr));
     return false;
   }
+  // A journal position past the stream's end: the stream was deleted and made again (its
+  // sequences restarted). Resuming there would wait for sequences that mean other messages.
+  for (const auto& part : parts_) {
+    const std::uint64_t at = part->applied_seq.load();
+    if (at > si->State.LastSeq) {
+      spdlog::error(
+          "nats: partition {} was applied up to sequence {}, past the end of stream {} ({}): "
+          "was the stream made again? Only messages after {} will be applied; start on an "
+          "empty --data-dir to replay the stream",
+          part->partition, at, options_.stream, si->State.LastSeq, at);
+    }
+  }
   bool ok = false;
   std::string have;
   for (int i = 0; si->Config != nullptr && i < si->Config->SubjectsLen; ++i) {

@@ -240,6 +240,29 @@ class NatsTest(unittest.TestCase):
                 wait_for("the points", lambda: t.points() == 100)
                 self.assertEqual(t.get_json("/health")[1]["status"], "ok")
 
+    def test_bad_flags_are_refused(self):
+        """Each mistake is refused at start (exit 2) with a message naming the flag."""
+        from harness import SERVER
+        cluster = write_file(self.dir, "partitions 4\ninstance 0-1 http://127.0.0.1:1\n"
+                             "instance 2-3 http://127.0.0.1:2\n", "cluster.txt")
+        cases = [
+            (["--partitions", "0-1"], "--partitions needs --nats or --cluster"),
+            (["--nats", "nats://127.0.0.1:1", "--partition-count", "4", "--partitions", "4"],
+             "--partitions"),
+            (["--nats", "127.0.0.1:4222"], "is not a NATS URL"),
+            (["--cluster", cluster], "say which is this one with --partitions"),
+            (["--cluster", cluster, "--partitions", "0"], "has no instance with partitions 0"),
+            (["--cluster", cluster, "--partition-count", "8", "--partitions", "0-1"],
+             "disagrees with --cluster"),
+            (["--nats", "nats://127.0.0.1:1", "--replicas", "6"], "--replicas"),
+            (["--nats", "nats://127.0.0.1:1", "--nats-start-time", "soon"], "--nats-start-time"),
+        ]
+        for args, message in cases:
+            r = subprocess.run([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0", *args],
+                               capture_output=True, text=True, timeout=WAIT)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(message, r.stderr, args)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
