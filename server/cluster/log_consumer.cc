@@ -74,7 +74,12 @@ struct nats_callbacks {
     self->control_cv_.notify_all();
   }
   static void closed(natsConnection*, void* closure) {
-    static_cast<log_consumer*>(closure)->state_.store(link_state::closed);
+    auto* self = static_cast<log_consumer*>(closure);
+    // The library's last callback for the connection; stop() waits for it before `self` goes.
+    std::lock_guard lk(self->mu_);
+    self->state_.store(link_state::closed);
+    self->closed_ = true;
+    self->control_cv_.notify_all();
   }
   static void async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
     auto* self = static_cast<log_consumer*>(closure);
@@ -191,10 +196,15 @@ void log_consumer::stop() {
     natsSubscription_Destroy(sub->sub);
     sub->sub = nullptr;
   }
-  state_.store(link_state::closed);
   jsCtx_Destroy(js_);
   js_ = nullptr;
   natsConnection_Close(conn_);
+  {
+    // The library runs the closed callback on its own thread, after Close returns.
+    std::unique_lock lk(mu_);
+    if (!control_cv_.wait_for(lk, kCloseWait, [this] { return closed_; }))
+      spdlog::warn("nats: the connection did not report closing within {} s", kCloseWait.count());
+  }
   natsConnection_Destroy(conn_);
   conn_ = nullptr;
 }

@@ -66,6 +66,9 @@ inline constexpr std::chrono::milliseconds kSetupRetry{500};
 inline constexpr std::chrono::milliseconds kStallRetry{100};
 // Rejected lines logged per minute (the rest are counted only).
 inline constexpr unsigned kLoggedRejectsPerMinute = 20;
+// How long stop() waits for the library to report the connection closed (its callback must
+// not outlive the consumer).
+inline constexpr std::chrono::seconds kCloseWait{5};
 // Ordered consumer idle heartbeat: how soon a lost server is noticed and the consumer remade.
 inline constexpr std::chrono::seconds kHeartbeat{2};
 
@@ -151,6 +154,7 @@ class log_consumer {
   std::condition_variable cv_;          // delivery threads: room in kMaxInflightBytes
   std::condition_variable control_cv_;  // control thread: connected, stopping
   bool stopping_ = false;               // guarded by mu_
+  bool closed_ = false;                 // guarded by mu_: the library's closed callback ran
 
   // Ingest thread: messages the journal refused, in arrival order.
   std::deque<held> stalled_;

@@ -168,6 +168,9 @@ void journal::on_change(const applied_change& c) {
 }
 
 void journal::begin_log_batch() {
+  // A batch never starts a segment on its own changes (holding_), so a full segment is closed
+  // here, between batches; a segment exceeds its size by at most one message's records.
+  if (segment_ != 0 && segment_bytes_ >= options_.segment_bytes) rotate();
   holding_ = true;
 }
 

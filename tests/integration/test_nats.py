@@ -3,9 +3,11 @@ instances consuming disjoint partitions, the real `tickring feed --nats` as the 
 
 What would reveal a message applied twice: every line of these feeds has its own series and
 time, so a second application of a message overwrites its points with equal values — the
-count stays, but tickring_points_overwritten_total (and the series' change sequences) move.
-Every test asserts that counter is 0 after the catch-up, and that every point is present
-exactly on its owner."""
+count stays, but each overwrite takes a change sequence: the series' change sequence (which
+the journal restores across restarts) exceeds its point count. Every test asserts seq == count
+for every series and that every point is present exactly on its owner; without a journal
+replay, also that tickring_points_overwritten_total is 0."""
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +20,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import CLI, SLOW  # noqa: E402
 from nats_harness import NatsCluster, NatsServer, Tickring, free_port, partition_of  # noqa: E402
+
+import websockets  # noqa: E402  (python3-websockets; a missing module fails the run)
 
 T0 = 1_700_000_000_000_000_000
 SYMBOLS = 1000
@@ -67,6 +71,24 @@ def wait_for(what, predicate, timeout=WAIT):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+async def change_seqs(t, symbols):
+    """{symbol: the series' change sequence}, from the stream's `subscribed` messages."""
+    ws = await websockets.connect("ws://127.0.0.1:%d/v1/stream" % t.http_port, open_timeout=WAIT)
+    out = {}
+    try:
+        for i, sym in enumerate(symbols):
+            await ws.send(json.dumps({"op": "subscribe", "id": i, "series": "quotes/" + sym}))
+            while True:
+                m = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+                if m.get("type") == "subscribed" and m.get("id") == i:
+                    out[sym] = m["seq"]
+                    break
+            await ws.send(json.dumps({"op": "unsubscribe", "id": i}))
+    finally:
+        await ws.close()
+    return out
+
+
 class NatsTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="tickring-nats-test-")
@@ -75,16 +97,33 @@ class NatsTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def assert_exactly_once(self, instances, owned_by, expected, partitions):
+    def assert_exactly_once(self, instances, owned_by, expected, partitions, replayed=False):
         """Every series on its owner with exactly its points, absent elsewhere, and nothing
-        applied twice (no overwrite anywhere)."""
+        applied twice: each series' change sequence (its newest point's `seq`, from
+        /v1/latest) equals its point count, which any second application would raise; and,
+        unless the instance replayed a journal (whose overlap with a snapshot is applied again
+        with the recorded sequences, and counted), no overwrite at all."""
         for idx, t in enumerate(instances):
             have = t.counts()
             mine = {s: n for s, n in expected.items()
                     if partition_of("quotes", s, partitions) in owned_by[idx]}
             self.assertEqual(have, mine, "instance %d holds other series or counts" % idx)
-            self.assertEqual(t.metric_sum("tickring_points_overwritten_total"), 0,
-                             "instance %d applied a line twice" % idx)
+            if replayed:
+                # After a snapshot load a point's own `seq` is not its original one (the file
+                # keeps the series' sequence only): ask the stream for each series' sequence.
+                seqs = asyncio.run(change_seqs(t, sorted(mine)))
+            else:
+                status, latest = t.get_json("/v1/latest?measurement=quotes")
+                self.assertEqual(status, 200, latest)
+                seqs = {e["symbol"]: e["point"]["seq"] for e in latest["series"]}
+            if seqs != mine:
+                twice = {s: (seqs.get(s), n) for s, n in mine.items() if seqs.get(s) != n}
+                self.fail("instance %d applied lines twice: %d series (seq, count): %s; "
+                          "consumer: %s" % (idx, len(twice), sorted(twice.items())[:5],
+                                            t.get_json("/health")[1].get("nats")))
+            if not replayed:
+                self.assertEqual(t.metric_sum("tickring_points_overwritten_total"), 0,
+                                 "instance %d applied a line twice" % idx)
 
     def test_two_instances_own_disjoint_partitions(self):
         """N quotes over 1,000 symbols, two instances with a cluster file: each point once on
@@ -164,12 +203,15 @@ class NatsTest(unittest.TestCase):
             with Tickring(nats.url, *args) as t2:
                 wait_for("the catch-up", lambda: t2.points() == n)
                 self.assertIn("from sequence", t2.log_text())
-                self.assert_exactly_once([t2], [{0, 1}], expected_counts(0, n), 2)
+                self.assert_exactly_once([t2], [{0, 1}], expected_counts(0, n), 2, replayed=True)
                 self.assertEqual(t2.metric_sum("tickring_nats_duplicates_total"), 0)
                 seqs = [p["applied_seq"] for p in t2.get_json("/health")[1]["nats"]["partitions"]]
                 state = nats.stream_state()
                 self.assertEqual(max(seqs), state["last_seq"])
                 wait_for("a snapshot", lambda: t2.metric_sum("tickring_journal_snapshots_total"))
+                # Segments are closed between messages too (18 MB of journal, 1 MB segments).
+                self.assertGreater(t2.metric_sum("tickring_journal_segments_removed_total")
+                                   + t2.metric_sum("tickring_journal_segments"), 3)
             # Restarted again with nothing new: the journal's positions are the stream's end.
             with Tickring(nats.url, *args) as t3:
                 self.assertEqual(t3.points(), n)
@@ -177,7 +219,7 @@ class NatsTest(unittest.TestCase):
                 h = t3.get_json("/health")[1]["nats"]["partitions"]
                 self.assertEqual(sorted(p["applied_seq"] for p in h), sorted(seqs))
                 self.assertEqual(t3.metric_sum("tickring_nats_messages_total"), 0)
-                self.assert_exactly_once([t3], [{0, 1}], expected_counts(0, n), 2)
+                self.assert_exactly_once([t3], [{0, 1}], expected_counts(0, n), 2, replayed=True)
 
     def test_jetstream_cluster_survives_a_dead_server(self):
         """Three NATS servers, replicas 3: one killed mid-way, publishing and consuming go on."""
