@@ -8,6 +8,7 @@ the test instead of hanging it. The helpers for tickring instances fed from NATS
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -173,7 +174,6 @@ class Tickring(Server):
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         first = self.proc.stdout.readline()
-        import re
         m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", first)
         if not m:
             self.proc.kill()
