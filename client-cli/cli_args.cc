@@ -36,7 +36,10 @@ po::options_description global_options_description(global_options& globals) {
     ("http-port", port_value(globals.http_port, "http-port"), "HTTP port")
     // No default shown: --help must not print a secret taken from the environment.
     ("token", po::value(&globals.token)->value_name("TOKEN"),
-       "token for a server with --auth-token-file (default: $TICKRING_TOKEN)");
+       "token for a server with --auth-token-file (default: $TICKRING_TOKEN)")
+    ("cluster", po::value(&globals.cluster_file)->value_name("FILE"),
+       "cluster file: send each read to the instance that owns its series (instead of --host "
+       "and --http-port)");
   // clang-format on
   return d;
 }

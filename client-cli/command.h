@@ -37,6 +37,9 @@ struct global_options {
   // --token, else the TICKRING_TOKEN environment variable: sent with every request, feed
   // connection and WebSocket upgrade (docs/auth.md). Empty: none.
   std::string token;
+  // --cluster FILE: reads go to the instance owning their series (cluster_route.h). Empty:
+  // --host and --http-port.
+  std::string cluster_file;
 };
 
 // A bad command line; main prints "tickring <command>: <what>" and a pointer to --help.
@@ -64,6 +67,7 @@ struct command_entry {
 // Defined in the command's own translation unit (constant-initialised, so usable from main's
 // table regardless of static initialisation order).
 extern const command_entry kFeedCommand;
+extern const command_entry kGatewayCommand;
 extern const command_entry kBenchIngestCommand;
 extern const command_entry kBenchQueryCommand;
 extern const command_entry kBenchGenQuotesCommand;

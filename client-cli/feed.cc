@@ -1,12 +1,11 @@
-// `tickring feed FILE|-`: streams line protocol to the TCP ingest port.
+// `tickring feed FILE|-`: streams line protocol to the TCP ingest port, or with --nats publishes
+// it to NATS JetStream (feed_nats.h).
 //
 // One thread: input is read in kFeedChunkBytes pieces and handed to a feed_sender (which
 // throttles, writes and reads the server's replies); this file is the options, the input and
 // the summary.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +18,8 @@
 
 #include "client-cli/cli_args.h"
 #include "client-cli/command.h"
+#include "client-cli/feed_input.h"
+#include "client-cli/feed_nats.h"
 #include "client-cli/feed_sender.h"
 #include "client-cli/ingest_connection.h"
 #include "client-cli/progress.h"
@@ -42,36 +43,16 @@ constexpr std::string_view kDetails =
     "Exit status: 0 when everything was sent (even if the server rejected lines), 1 when the\n"
     "input cannot be read or the connection fails, 2 on a usage error.\n"
     "\n"
+    "With --nats URL the lines go to NATS JetStream instead, for tickring-server --nats\n"
+    "instances (README, \"Past one machine\"): each line to the subject <prefix>.<partition>\n"
+    "of its series, in messages of up to 1 MiB with a message id JetStream deduplicates;\n"
+    "lines that do not parse are reported here and not published. Exit status 1 also when a\n"
+    "message could not be stored.\n"
+    "\n"
     "Examples:\n"
     "  tickring feed quotes.lp\n"
-    "  zcat day.lp.gz | tickring feed --rate 50000 -\n";
-
-struct input_file {
-  int fd = -1;
-  std::optional<std::uint64_t> size;  // regular files only
-  ~input_file() {
-    if (fd > STDIN_FILENO) ::close(fd);
-  }
-};
-
-bool open_input(const std::string& path, input_file& in, std::string& error) {
-  if (path == "-") {
-    in.fd = STDIN_FILENO;
-  } else {
-    in.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in.fd < 0) {
-      error = fmt::format("cannot open {}: {}", path, std::strerror(errno));
-      return false;
-    }
-  }
-  struct stat st {};
-  if (::fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // From the current offset: `tickring feed - < file` after a partial read still works.
-    const off_t at = ::lseek(in.fd, 0, SEEK_CUR);
-    in.size = static_cast<std::uint64_t>(st.st_size - std::max<off_t>(at, 0));
-  }
-  return true;
-}
+    "  zcat day.lp.gz | tickring feed --rate 50000 -\n"
+    "  tickring feed --nats nats://127.0.0.1:4222 --partition-count 8 quotes.lp\n";
 
 void print_summary(const feed_sender& f, double seconds) {
   const double secs = std::max(seconds, 1e-9);
@@ -115,6 +96,7 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
   double rate = 0;
   std::size_t shown_errors = kDefaultShownErrors;
   bool no_progress = false;
+  nats_settings nats;
   command_options options;
   // clang-format off
   options.visible.add_options()
@@ -123,6 +105,9 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
     ("show-errors", po::value(&shown_errors)->value_name("N")->default_value(shown_errors),
        "print the first N error replies of the server")
     ("no-progress", po::bool_switch(&no_progress), "never draw the progress line");
+  po::options_description nats_options("NATS JetStream (instead of the TCP port)", kHelpWidth);
+  add_nats_options(nats_options, nats);
+  options.visible.add(nats_options);
   options.hidden.add_options()("input", po::value(&path));
   // clang-format on
   options.positional.add("input", 1);
@@ -130,6 +115,11 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
   if (!parse_command_args(kFeedCommand, kDetails, options, args, globals, vm)) return kExitOk;
   if (path.empty()) throw usage_error("missing FILE (or '-' for standard input)");
   if (!(rate >= 0) || !std::isfinite(rate)) throw usage_error("--rate must be a number >= 0");
+  if (!nats.url.empty()) {
+    if (rate > 0) throw usage_error("--rate is for the TCP feed, not --nats");
+    check_nats_settings(nats);
+    return run_feed_nats(path, nats, shown_errors, no_progress);
+  }
 
   input_file in;
   std::string error;

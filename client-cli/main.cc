@@ -26,9 +26,10 @@ using namespace tickring::cli;
 
 // Every command, in the order `tickring --help` lists them.
 constexpr std::array kCommands = {
-    &kFeedCommand,        &kSeriesCommand,     &kLatestCommand,  &kRangeCommand,
-    &kCandlesCommand,     &kTailCommand,       &kWindowCommand,  &kHealthCommand,
-    &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand, &kBenchGenQuotesCommand,
+    &kFeedCommand,        &kGatewayCommand,    &kSeriesCommand,  &kLatestCommand,
+    &kRangeCommand,       &kCandlesCommand,    &kTailCommand,    &kWindowCommand,
+    &kHealthCommand,      &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
+    &kBenchGenQuotesCommand,
 };
 
 // Column where command summaries start in the overview.

@@ -1,6 +1,9 @@
 // `tickring health | latest | range | candles | series | window`: the read and window commands,
 // thin wrappers over the HTTP API that print a readable table (or the server's JSON with --json).
 //
+// With --cluster FILE, a read of one series goes to the instance that owns it and `series` and
+// `health` ask every instance (cluster_route.h); `window` is per instance and refuses it.
+//
 // Errors: an unreachable server or an HTTP error prints the server's message and exits 1; a bad
 // command line exits 2. Threads: main only.
 #include <fmt/format.h>
@@ -9,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client-cli/cli_args.h"
+#include "client-cli/cluster_route.h"
 #include "client-cli/command.h"
 #include "client-cli/http_client.h"
 #include "client-cli/server_api.h"
@@ -19,14 +23,25 @@ namespace {
 // ordered: fields print in the server's (the series') order.
 using json = nlohmann::ordered_json;
 
-// "quotes/EURUSD" -> "/v1/series/quotes/EURUSD"
-std::string series_path(const std::string& series) {
+// "quotes/EURUSD" -> {"quotes", "EURUSD"}
+std::pair<std::string, std::string> split_series(const std::string& series) {
   const auto slash = series.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == series.size()) {
     throw usage_error("SERIES is measurement/symbol, e.g. quotes/EURUSD; got '" + series + "'");
   }
-  return "/v1/series/" + url_encode(series.substr(0, slash)) + "/" +
-         url_encode(series.substr(slash + 1));
+  return {series.substr(0, slash), series.substr(slash + 1)};
+}
+
+// "quotes/EURUSD" -> "/v1/series/quotes/EURUSD"
+std::string series_path(const std::string& series) {
+  const auto [measurement, symbol] = split_series(series);
+  return "/v1/series/" + url_encode(measurement) + "/" + url_encode(symbol);
+}
+
+// The globals of the instance that owns `series` (g itself without --cluster).
+global_options owner_of(const global_options& g, const std::string& series) {
+  const auto [measurement, symbol] = split_series(series);
+  return route_to_owner(g, measurement, symbol);
 }
 
 // Runs one request; on success returns true with the body. Prints the error otherwise.
@@ -119,6 +134,7 @@ int run_latest(const global_options& given, const std::vector<std::string>& args
   if (!parse_command_args(kLatestCommand, "Example:\n  tickring latest quotes/EURUSD\n", o, args, g,
                           vm))
     return kExitOk;
+  g = owner_of(g, series);
   std::string body;
   if (!call(g, "latest", "GET", series_path(series) + (raw ? "/latest" : "/latest?epoch=rfc3339"),
             "", body))
@@ -158,6 +174,7 @@ int run_range(const global_options& given, const std::vector<std::string>& args)
   if (desc) target += "&order=desc";
   if (!fields.empty()) target += "&fields=" + url_encode(fields);
   target += csv ? "&format=csv" : raw ? "" : "&epoch=rfc3339";
+  g = owner_of(g, series);
   std::string body;
   if (!call(g, "range", "GET", target, "", body)) return kExitFailure;
   if (raw || csv) return std::printf("%s%s", body.c_str(), raw ? "\n" : ""), kExitOk;
@@ -193,6 +210,7 @@ int run_candles(const global_options& given, const std::vector<std::string>& arg
   if (!field.empty()) target += "&field=" + url_encode(field);
   if (!from.empty()) target += "&from=" + url_encode(resolve_time(from));
   if (!to.empty()) target += "&to=" + url_encode(resolve_time(to));
+  g = owner_of(g, series);
   std::string body;
   if (!call(g, "candles", "GET", target, "", body)) return kExitFailure;
   if (raw) return std::printf("%s\n", body.c_str()), kExitOk;
@@ -218,18 +236,28 @@ int run_series(const global_options& given, const std::vector<std::string>& args
   command_options o;
   o.visible.add_options()("json", po::bool_switch(&raw), "print the server's JSON");
   po::variables_map vm;
-  if (!parse_command_args(kSeriesCommand, "", o, args, g, vm)) return kExitOk;
-  std::string body;
-  if (!call(g, "series", "GET", "/v1/series", "", body)) return kExitFailure;
-  if (raw) return std::printf("%s\n", body.c_str()), kExitOk;
-  const auto all = json::parse(body);  // kept alive: the loop walks into it
-  for (const auto& s : all["series"]) {
-    std::string fields;
-    for (const auto& f : s["fields"])
-      fields += (fields.empty() ? "" : ",") + f.get<std::string>();
-    std::printf("%s/%s  %llu points  fields %s\n", s["measurement"].get<std::string>().c_str(),
-                s["symbol"].get<std::string>().c_str(), s["count"].get<unsigned long long>(),
-                fields.c_str());
+  if (!parse_command_args(kSeriesCommand,
+                          "With --cluster, every instance is asked in turn (--json: one answer "
+                          "per line).\n",
+                          o, args, g, vm)) {
+    return kExitOk;
+  }
+  for (const cluster_target& t : every_instance(g)) {
+    std::string body;
+    if (!call(t.globals, "series", "GET", "/v1/series", "", body)) return kExitFailure;
+    if (raw) {
+      std::printf("%s\n", body.c_str());
+      continue;
+    }
+    const auto all = json::parse(body);  // kept alive: the loop walks into it
+    for (const auto& s : all["series"]) {
+      std::string fields;
+      for (const auto& f : s["fields"])
+        fields += (fields.empty() ? "" : ",") + f.get<std::string>();
+      std::printf("%s/%s  %llu points  fields %s\n", s["measurement"].get<std::string>().c_str(),
+                  s["symbol"].get<std::string>().c_str(), s["count"].get<unsigned long long>(),
+                  fields.c_str());
+    }
   }
   return kExitOk;
 }
@@ -240,11 +268,23 @@ int run_health(const global_options& given, const std::vector<std::string>& args
   global_options g = given;
   command_options o;
   po::variables_map vm;
-  if (!parse_command_args(kHealthCommand, "", o, args, g, vm)) return kExitOk;
-  std::string body;
-  if (!call(g, "health", "GET", "/health", "", body)) return kExitFailure;
-  std::printf("%s\n", body.c_str());
-  return kExitOk;
+  if (!parse_command_args(kHealthCommand,
+                          "With --cluster, every instance is asked; exit 0 only when all answer.\n",
+                          o, args, g, vm)) {
+    return kExitOk;
+  }
+  const auto targets = every_instance(g);
+  int status = kExitOk;
+  for (const cluster_target& t : targets) {
+    std::string body;
+    if (!call(t.globals, "health", "GET", "/health", "", body)) {
+      status = kExitFailure;
+      continue;
+    }
+    if (targets.size() > 1) std::printf("%s ", t.url.c_str());
+    std::printf("%s\n", body.c_str());
+  }
+  return status;
 }
 
 int run_window(const global_options& given, const std::vector<std::string>& args) {
@@ -261,6 +301,9 @@ int run_window(const global_options& given, const std::vector<std::string>& args
                           "Actions:\n  put KEY VALUE   get KEY   delete KEY   stats\n", o, args, g,
                           vm)) {
     return kExitOk;
+  }
+  if (!g.cluster_file.empty()) {
+    throw usage_error("the window store is per instance: give --host/--http-port, not --cluster");
   }
   const std::string q = time.empty() ? "" : "?time=" + url_encode(resolve_time(time));
   std::string body;

@@ -10,6 +10,8 @@
 //   stderr.
 // - Checks the gap-free contract itself: a live change whose seq is not last+1 (for bars, not
 //   above last) gets a warning on stderr.
+// - With --cluster FILE, one series is followed on the instance that owns it (cluster_route.h);
+//   a wildcard, which spans instances, is refused.
 // - Exit status: 0 after --count live points or bars, on Ctrl-C or SIGTERM; 1 when no
 //   connection could be made at all at the start (kFirstStartAttempts tries) or the server
 //   refused the subscription; 2 on a usage error, including options the server rejects.
@@ -25,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client-cli/cli_args.h"
+#include "client-cli/cluster_route.h"
 #include "client-cli/command.h"
 #include "client-cli/stream_messages.h"
 #include "client-cli/ws_client.h"
@@ -376,6 +379,14 @@ int run_tail(const global_options& given, const std::vector<std::string>& args) 
   }
   s.snapshot = snapshot;
   if (!fields.empty()) s.fields = split_fields(fields);
+  if (!g.cluster_file.empty()) {
+    if (is_wildcard_series(s.series)) {
+      throw usage_error("a wildcard spans every instance of a --cluster: tail one series");
+    }
+    const auto slash = s.series.find('/');
+    g = route_to_owner(g, std::string_view(s.series).substr(0, slash),
+                       std::string_view(s.series).substr(slash + 1));
+  }
 
   asio::io_context ioc;
   tail_run run(ioc, g, std::move(t));

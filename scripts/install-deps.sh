@@ -19,7 +19,7 @@ build_packages=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-program-options1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
 )
 # Test: fuzzing (clang + its sanitizer runtime), model checking, real clients for the
 # integration tests, a real InfluxDB 1.x server (influxd, which the InfluxQL test compares
@@ -29,7 +29,7 @@ build_packages=(
 # image's test (tests/docker/test_image.sh, which reads docker/compose.yaml with python3-yaml).
 test_packages=(
   clang libclang-rt-14-dev spin curl python3 python3-influxdb python3-websockets influxdb wrk chromium
-  podman buildah debootstrap python3-yaml
+  podman buildah debootstrap python3-yaml nats-server
 )
 # Bench: what bench/vs_redis.sh compares tickring with (Redis 7 streams; the script starts its
 # own redis-server on loopback without persistence; the package's service is not used) and
@@ -40,7 +40,7 @@ bench_packages=(
 # What `ldd` lists for both binaries beyond libc, libstdc++ and libgcc_s (which every Debian
 # system has). No TLS anywhere at run time, so no ca-certificates (npm needs it at build time).
 runtime_packages=(
-  libboost-program-options1.81.0 libspdlog1.10 libfmt9
+  libboost-program-options1.81.0 libspdlog1.10 libfmt9 libnats3.4
 )
 
 mode=${1:-all}
