@@ -182,8 +182,8 @@ void check_nats_settings(const nats_settings& s) {
   if (s.max_pending < 1) throw usage_error("--max-pending must be at least 1");
 }
 
-jetstream_publisher::jetstream_publisher(nats_settings settings)
-    : settings_(std::move(settings)), shared_(std::make_unique<shared>()) {
+jetstream_publisher::jetstream_publisher(nats_settings settings, log_fn log)
+    : settings_(std::move(settings)), log_(std::move(log)), shared_(std::make_unique<shared>()) {
   if (settings_.publisher_id.empty()) settings_.publisher_id = random_publisher_id();
 }
 
@@ -353,6 +353,10 @@ bool jetstream_publisher::service() {
       return false;
     }
     f.due = now + kFirstRetryBackoff * (1U << (n - 1));
+    if (counts_.retries + sh.scheduled.size() < kLoggedRetries && log_) {
+      log_(fmt::format("message {} (subject {}) will be sent again: {}\n", f.id, f.subject,
+                       f.reason));
+    }
     sh.scheduled.push_back(std::move(f));
   }
   for (std::size_t i = 0; i < sh.scheduled.size();) {
