@@ -226,7 +226,11 @@ class FeedNatsTest(unittest.TestCase):
                  "--no-progress", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True)
             errors = queue.Queue()
-            threading.Thread(target=lambda: [errors.put(l) for l in feed.stderr], daemon=True).start()
+            def read_errors():
+                with feed.stderr:
+                    for line in feed.stderr:
+                        errors.put(line)
+            threading.Thread(target=read_errors, daemon=True).start()
             stopped = False
             try:
                 deadline = time.monotonic() + TIMEOUT
@@ -245,8 +249,9 @@ class FeedNatsTest(unittest.TestCase):
                 if stopped:
                     os.kill(nats.proc.pid, signal.SIGCONT)
             # Thawed: NATS reads the first sends and the retries; each id is stored once.
-            out, _ = feed.communicate(timeout=120 * SLOW)
-            self.assertEqual(feed.returncode, 0, out)
+            out = feed.stdout.read()
+            feed.stdout.close()
+            self.assertEqual(feed.wait(timeout=120 * SLOW), 0, out)
             self.assertRegex(out, r"; [1-9][0-9,]* retries;")
             self.check_stored(nats, "TICKRING", "tickring", body.splitlines())
 
