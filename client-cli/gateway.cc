@@ -350,7 +350,7 @@ int run_gateway(const global_options& given, const std::vector<std::string>& arg
 }  // namespace
 
 constinit const command_entry kGatewayCommand{
-    "gateway", "--nats URL [options]",
+    "gateway", "[options] --nats URL",
     "Bridge line-protocol TCP feeds to NATS JetStream (for tickring-server --nats)", run_gateway};
 
 }  // namespace tickring::cli
