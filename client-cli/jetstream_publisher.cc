@@ -70,6 +70,18 @@ std::string random_publisher_id() {
   return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
+// Why acknowledgments may have stopped, when the connection knows.
+std::string_view connection_note(natsConnection* nc) {
+  switch (natsConnection_Status(nc)) {
+    case NATS_CONN_STATUS_RECONNECTING:
+      return " (the connection to NATS was lost; still reconnecting)";
+    case NATS_CONN_STATUS_CLOSED:
+      return " (the connection to NATS is closed)";
+    default:
+      return "";
+  }
+}
+
 std::string nats_error_text(natsStatus s) {
   const char* last = nats_GetLastError(nullptr);
   if (last != nullptr && *last != '\0') return last;
@@ -348,8 +360,8 @@ bool jetstream_publisher::service() {
   for (retry_item& f : failed) {
     const unsigned n = ++sh.failures[f.id];
     if (n >= kMaxPublishAttempts) {
-      error_ = fmt::format("message {} (subject {}) not stored after {} attempts: {}", f.id,
-                           f.subject, n, f.reason);
+      error_ = fmt::format("message {} (subject {}) not stored after {} attempts: {}{}", f.id,
+                           f.subject, n, f.reason, connection_note(sh.nc));
       return false;
     }
     f.due = now + kFirstRetryBackoff * (1U << (n - 1));
@@ -379,8 +391,8 @@ bool jetstream_publisher::wait_below(std::size_t pending) {
     std::unique_lock lock(sh.mu);
     if (sh.outstanding + sh.failed.size() + sh.scheduled.size() < pending) return true;
     if (sh.outstanding > 0 && clock::now() - sh.last_progress > kStallLimit) {
-      error_ = fmt::format("no acknowledgment from NATS for {} s; {} messages unacknowledged",
-                           kStallLimit.count(), sh.outstanding);
+      error_ = fmt::format("no acknowledgment from NATS for {} s; {} messages unacknowledged{}",
+                           kStallLimit.count(), sh.outstanding, connection_note(sh.nc));
       return false;
     }
     if (!sh.failed.empty()) continue;
