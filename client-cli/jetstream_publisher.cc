@@ -13,6 +13,7 @@
 
 #include "client-cli/command.h"
 #include "client-cli/partition_batcher.h"
+#include "protocol/line_protocol.h"
 #include "protocol/partition.h"
 
 namespace tickring::cli {
@@ -222,6 +223,14 @@ bool jetstream_publisher::connect(std::string& error) {
   if (s != NATS_OK) {
     error = fmt::format("cannot connect to NATS at {}: {}{}", settings_.url, natsStatus_GetText(s),
                         s == NATS_NO_SERVER ? " — is nats-server running?" : "");
+    return false;
+  }
+  // A message must hold the longest line the parser accepts (partition_batcher's REQUIRES).
+  if (max_message_bytes() < protocol::kMaxLineBytes + kHeaderAllowance) {
+    error = fmt::format(
+        "NATS at {} takes messages of at most {} bytes (max_payload); lines may "
+        "be {} bytes",
+        settings_.url, natsConnection_GetMaxPayload(shared_->nc), protocol::kMaxLineBytes);
     return false;
   }
   jsOptions jo;
