@@ -208,9 +208,26 @@ jetstream_publisher::~jetstream_publisher() {
 }
 
 bool jetstream_publisher::connect(std::string& error) {
+  // libnats takes a list of servers as an array, not as one comma-separated URL.
+  std::vector<std::string> urls;
+  for (std::string_view rest = settings_.url; !rest.empty();) {
+    const auto comma = rest.find(',');
+    std::string_view url = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (url.starts_with(' '))
+      url.remove_prefix(1);
+    while (url.ends_with(' '))
+      url.remove_suffix(1);
+    if (!url.empty()) urls.emplace_back(url);
+  }
+  std::vector<const char*> servers;
+  for (const auto& u : urls)
+    servers.push_back(u.c_str());
   natsOptions* opts = nullptr;
-  natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, settings_.url.c_str());
+  natsStatus s = servers.empty() ? NATS_INVALID_ARG : natsOptions_Create(&opts);
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  }
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, kConnectTimeout.count());
   if (s == NATS_OK) s = natsOptions_SetName(opts, "tickring");
   if (s != NATS_OK) {
