@@ -257,7 +257,9 @@ class FeedNatsTest(unittest.TestCase):
 
     def test_existing_stream_with_other_subjects_is_refused(self):
         with NatsServer() as nats:
-            r = run_cli("feed", "--nats", nats.url, "--stream", "S1", "--subject-prefix", "a",
+            # A list of servers: the one that is not there is passed over.
+            servers = "nats://127.0.0.1:%d, %s" % (free_port(), nats.url)
+            r = run_cli("feed", "--nats", servers, "--stream", "S1", "--subject-prefix", "a",
                         "-", stdin=quotes(10))
             self.assertEqual(r.returncode, 0, r.stderr)
             r = run_cli("feed", "--nats", nats.url, "--stream", "S1", "--subject-prefix", "b",
