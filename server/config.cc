@@ -3,10 +3,14 @@
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <charconv>
+#include <fstream>
 #include <iostream>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "protocol/query_string.h"
 
 namespace tickring::server {
 namespace po = boost::program_options;
@@ -66,6 +70,102 @@ std::string to_string(const endpoint_spec& e) {
                                                : "[" + e.host + "]:" + std::to_string(e.port);
 }
 
+namespace {
+
+std::string read_text_file(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(std::string(flag) + ": cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --nats, --partitions, --partition-count, --cluster and friends (docs/scale-out.md).
+void parse_cluster_flags(server_config& c, const po::variables_map& vm,
+                         const std::string& partitions, const std::string& start_time) {
+  auto& k = c.cluster;
+  const bool explicit_count =
+      vm.count("partition-count") != 0 && !vm["partition-count"].defaulted();
+  if (!k.cluster_file.empty()) {
+    std::string error;
+    auto map = protocol::parse_cluster_file(read_text_file(k.cluster_file, "--cluster"), &error);
+    if (!map) throw std::invalid_argument("--cluster " + k.cluster_file + ": " + error);
+    if (explicit_count && map->partitions != k.partition_count) {
+      throw std::invalid_argument("--partition-count " + std::to_string(k.partition_count) +
+                                  " disagrees with --cluster " + k.cluster_file + " (partitions " +
+                                  std::to_string(map->partitions) + ")");
+    }
+    k.partition_count = map->partitions;
+    k.map = std::move(*map);
+  }
+  if (k.partition_count == 0 || k.partition_count > protocol::kMaxPartitions) {
+    throw std::invalid_argument("--partition-count must be from 1 to " +
+                                std::to_string(protocol::kMaxPartitions));
+  }
+  const bool given = vm.count("partitions") != 0;
+  if (!k.consuming() && !k.map) {
+    for (const char* flag : {"partitions", "stream", "subject-prefix", "replicas",
+                             "nats-start-time", "partition-count"}) {
+      if (vm.count(flag) != 0 && !vm[flag].defaulted()) {
+        throw std::invalid_argument(std::string("--") + flag + " needs --nats or --cluster");
+      }
+    }
+    return;
+  }
+  if (given) {
+    std::string error;
+    auto set = protocol::parse_partition_set(partitions, k.partition_count, &error);
+    if (!set) throw std::invalid_argument("--partitions: " + error);
+    k.owned = std::move(*set);
+  } else if (k.map && k.map->instances.size() > 1) {
+    throw std::invalid_argument(
+        "--cluster " + k.cluster_file +
+        " lists several instances: say which is this one with --partitions");
+  } else {
+    k.owned.owned.assign(k.partition_count, true);
+  }
+  if (k.map) {
+    for (const auto& inst : k.map->instances) {
+      if (inst.partitions.owned == k.owned.owned) k.self_url = inst.url;
+    }
+    if (k.self_url.empty()) {
+      throw std::invalid_argument("--cluster " + k.cluster_file +
+                                  " has no instance with partitions " + k.owned.to_string() +
+                                  " (this server's --partitions)");
+    }
+  }
+  if (!k.consuming()) {
+    for (const char* flag : {"stream", "subject-prefix", "replicas", "nats-start-time"}) {
+      if (vm.count(flag) != 0 && !vm[flag].defaulted()) {
+        throw std::invalid_argument(std::string("--") + flag + " needs --nats");
+      }
+    }
+    return;
+  }
+  if (k.stream.empty() || k.stream.find_first_of(" .*>\t") != std::string::npos) {
+    throw std::invalid_argument(
+        "--stream must be a non-empty name without spaces, '.', '*' or '>'");
+  }
+  if (k.subject_prefix.empty() || k.subject_prefix.find_first_of(" *>\t") != std::string::npos ||
+      k.subject_prefix.front() == '.' || k.subject_prefix.back() == '.') {
+    throw std::invalid_argument("--subject-prefix must be a subject without spaces, '*' or '>'");
+  }
+  if (k.replicas == 0 || k.replicas > cluster::kMaxReplicas) {
+    throw std::invalid_argument("--replicas must be from 1 to " +
+                                std::to_string(cluster::kMaxReplicas));
+  }
+  if (!start_time.empty()) {
+    const auto t = protocol::parse_time(start_time);
+    if (!t) {
+      throw std::invalid_argument("--nats-start-time: '" + start_time +
+                                  "' is not RFC 3339 nor integer nanoseconds");
+    }
+    k.start_time_ns = *t;
+  }
+}
+
+}  // namespace
+
 std::optional<server_config> parse_config(int argc, char** argv) {
   server_config c;
   std::string http = "127.0.0.1:8080";
@@ -80,6 +180,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string ws_idle = std::to_string(c.stream.idle_timeout.count()) + "s";
   std::string fsync = "everysec";
   std::string snapshot_interval = std::to_string(c.journal.snapshot_interval.count()) + "s";
+  std::string partitions;
+  std::string nats_start_time;
   po::options_description opts(
       "tickring-server: in-memory time-series server for market data\n\n"
       "Usage: tickring-server [options]\n\nOptions");
@@ -149,6 +251,22 @@ std::optional<server_config> parse_config(int argc, char** argv) {
        "with --data-dir: also write a snapshot once the journal grew by this many bytes since the last (0: not by size)")
     ("journal-repair", po::bool_switch(&c.journal.repair),
        "with --data-dir: truncate the journal at a corrupt record instead of refusing to start (what follows it is lost)")
+    ("nats", po::value(&c.cluster.nats_url)->value_name("URL"),
+       "consume this instance's partitions from a NATS JetStream stream (nats://host:port; several comma-separated for a NATS cluster)")
+    ("stream", po::value(&c.cluster.stream)->default_value(c.cluster.stream),
+       "with --nats: the JetStream stream (created if absent)")
+    ("subject-prefix", po::value(&c.cluster.subject_prefix)->default_value(c.cluster.subject_prefix),
+       "with --nats: partition N is the subject PREFIX.N")
+    ("partition-count", po::value(&c.cluster.partition_count)->default_value(c.cluster.partition_count),
+       "total number of partitions P (series -> partition by the documented hash; --cluster also gives it)")
+    ("partitions", po::value(&partitions)->value_name("SET"),
+       "the partitions this instance consumes and owns, e.g. 0-3,6 (default: all of [0,P))")
+    ("replicas", po::value(&c.cluster.replicas)->default_value(c.cluster.replicas),
+       "with --nats: replicas of the stream when this server creates it (1-5)")
+    ("nats-start-time", po::value(&nats_start_time)->value_name("TIME"),
+       "with --nats: a partition without a journal position is replayed from this time (RFC 3339 or ns) instead of the stream's start")
+    ("cluster", po::value(&c.cluster.cluster_file)->value_name("FILE"),
+       "the cluster file (instances and their partitions): a read of another instance's series gets 421 naming it")
     ("auth-token-file", po::value(&c.auth_token_file)->value_name("FILE"),
        "writes (feed, /write, DELETE, window PUT/DELETE) need one of the tokens in FILE (one per line; SIGHUP reloads it)")
     ("auth-reads", po::bool_switch(&c.auth_reads),
@@ -293,6 +411,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   if (vm.count("data-dir") != 0 && c.journal.dir.empty()) {
     throw std::invalid_argument("--data-dir must name a directory");
   }
+  parse_cluster_flags(c, vm, partitions, nats_start_time);
   if (c.workers == 0) c.workers = std::max(1U, std::thread::hardware_concurrency());
   if (c.window_max_keys == 0 || c.window_max_keys > core::kMaxKeysLimit) {
     throw std::invalid_argument("--window-max-keys must be from 1 to " +

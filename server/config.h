@@ -10,6 +10,7 @@
 
 #include "core/series_store.h"
 #include "core/window_store.h"
+#include "server/cluster/cluster_options.h"
 #include "server/journal/journal.h"
 #include "server/stream/stream_context.h"
 
@@ -92,6 +93,7 @@ struct server_config {
   std::chrono::seconds feed_idle_timeout = kDefaultFeedIdleTimeout;
   stream::stream_limits stream;      // the WebSocket stream (--ws-*)
   journal::journal_options journal;  // --data-dir (off when empty), --fsync, --journal-*
+  cluster::cluster_options cluster;  // --nats, --partitions, --cluster (docs/scale-out.md)
   // Tests only (hidden from --help): /v1/window honours a client's `time` parameter.
   bool test_clock = false;
   // docs/auth.md: tokens for writes (empty: none), also for reads, and the explicit opt-out of

@@ -14,10 +14,13 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "server/auth.h"
+#include "server/cluster/log_consumer.h"
 #include "server/config.h"
 #include "server/http/listener.h"
 #include "server/http/router.h"
@@ -101,10 +104,20 @@ int run(const server::server_config& config) {
     ingest.set_durable(journal.get());
     journal->start();
   }
+  // --nats: the log consumer starts after the ingest thread (it hands messages to it) and
+  // stops before it (every message handed over is applied by the ingest thread's stop).
+  std::unique_ptr<server::cluster::log_consumer> consumer;
+  if (config.cluster.consuming()) {
+    std::optional<std::map<std::uint32_t, std::uint64_t>> positions;
+    if (journal) positions = journal->log_positions();
+    consumer = std::make_unique<server::cluster::log_consumer>(config.cluster, ingest,
+                                                               std::move(positions));
+  }
   server::stream::stream_context streams(store, ingest, hub, config.stream);
   server::http_metrics metrics;
   core::window_store window(config.window.count(), config.window_max_keys);
-  server::router routes({store, ingest, config, metrics, window, &streams, auth, journal.get()});
+  server::router routes(
+      {store, ingest, config, metrics, window, &streams, auth, journal.get(), consumer.get()});
   server::http_listener http(workers, config, routes, &streams);
 
   // Everything that takes a descriptor is opened before the listening line is printed: that
@@ -115,6 +128,7 @@ int run(const server::server_config& config) {
   if (auth.enabled()) reload_signal.add(SIGHUP);
   asio::steady_timer drain_timer(workers);
   ingest.start();
+  if (consumer) consumer->start();
   http.start();
   const std::string http_at = server::to_string({config.http.host, http.port()});
   const std::string ingest_at = server::to_string({config.ingest.host, ingest.port()});
@@ -148,6 +162,7 @@ int run(const server::server_config& config) {
     reload_signal.cancel(ignored);
     http.stop();
     streams.close_all();
+    if (consumer) consumer->stop();
     ingest.stop_feeds();
     finish_when_drained(drain_timer, http, ingest, workers,
                         std::chrono::steady_clock::now() + server::kShutdownGrace);
@@ -174,6 +189,7 @@ int run(const server::server_config& config) {
   work();
   for (auto& t : threads)
     t.join();
+  if (consumer) consumer->stop();
   ingest.stop();  // already stopped unless a worker threw out of run() at the very end
   if (journal) journal->stop();
   const auto& counters = ingest.counters();

@@ -6,6 +6,7 @@
 #include "protocol/json_text.h"
 #include "protocol/query_string.h"
 #include "server/http/http_auth.h"
+#include "server/http/routes_cluster.h"
 #include "server/http/routes_influxql.h"
 #include "server/http/routes_series.h"
 #include "server/http/routes_ticks.h"
@@ -29,7 +30,9 @@ http_reply health(const route_context& ctx) {
   http_reply r;
   // A journal that cannot write makes the server refuse writes: say so where monitors look.
   const bool failing = ctx.journal != nullptr && ctx.journal->counters().failing.load();
-  r.body = failing ? "{\"status\":\"degraded\",\"series\":" : "{\"status\":\"ok\",\"series\":";
+  // So does a log consumer cut off from NATS (reads are still served, from what it applied).
+  r.body = failing || !consumer_healthy(ctx) ? "{\"status\":\"degraded\",\"series\":"
+                                             : "{\"status\":\"ok\",\"series\":";
   append_json_number(r.body, static_cast<std::uint64_t>(n));
   r.body += ",\"points\":";
   append_json_number(r.body, points);
@@ -45,6 +48,7 @@ http_reply health(const route_context& ctx) {
     append_json_number(r.body, ctx.journal->counters().replayed_records.load());
     r.body += '}';
   }
+  append_consumer_health(r.body, ctx);
   r.body += "}";
   return r;
 }
@@ -87,7 +91,9 @@ http_reply series_list(const route_context& ctx) {
     }
     r.body += '}';
   }
-  r.body += "]}";
+  r.body += ']';
+  append_ownership(r.body, ctx);
+  r.body += '}';
   return r;
 }
 
@@ -244,6 +250,7 @@ http_reply metrics_page(const route_context& ctx) {
     gauge("tickring_journal_replay_seconds", "Seconds the replay at start took (rounded down).",
           load(j.replay_ns) / 1'000'000'000);
   }
+  append_consumer_metrics(r.body, ctx);
   ctx.metrics.append_prometheus(r.body);
   return r;
 }
@@ -393,6 +400,10 @@ route_id router::handle(const http_request_view& req, const responder& respond) 
     if ((r.methods & method) == 0) continue;
     route_args args{ctx_, req, *target, nullptr};
     if (r.needs_series) {
+      if (auto other = misdirected(ctx_, seg[2], seg[3])) {
+        respond(std::move(*other));
+        return r.id;
+      }
       args.series = ctx_.store.find(seg[2], seg[3]);
       if (args.series == nullptr) {
         respond(error_reply(404, "no series " + seg[2] + "/" + seg[3]));

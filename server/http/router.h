@@ -4,9 +4,10 @@
 //
 // Errors are JSON {"error":{"code":..,"message":..}}: 400 names the bad parameter, 404 an
 // unknown route or series, 405 a known route with the wrong method, 413 an answer past
-// --max-answer-bytes, 415 a compressed /write body, 401 a request without a valid token
-// where one is needed (http_auth.h). handle() may throw (out of memory): the
-// session answers 500 and keeps serving.
+// --max-answer-bytes, 421 a series of a partition another instance owns (--cluster: the
+// message names its URL; without the file, a 404 names the partition), 415 a compressed /write
+// body, 401 a request without a valid token where one is needed (http_auth.h). handle() may throw
+// (out of memory): the session answers 500 and keeps serving.
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "core/window_store.h"
 #include "protocol/query_string.h"
 #include "server/auth.h"
+#include "server/cluster/log_consumer.h"
 #include "server/config.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_types.h"
@@ -33,7 +35,8 @@ struct route_context {
   core::window_store& window;
   const stream::stream_context* streams;  // for /metrics; may be nullptr
   const token_auth& auth;
-  const journal::journal* journal = nullptr;  // --data-dir; for /health and /metrics
+  const journal::journal* journal = nullptr;        // --data-dir; for /health and /metrics
+  const cluster::log_consumer* consumer = nullptr;  // --nats; for /health and /metrics
 };
 
 // What a route handler gets: the parsed target and the request, and for routes under

@@ -190,6 +190,14 @@ void ingest_service::post(std::function<void()> work) {
   asio::post(impl_->ioc, std::move(work));
 }
 
+void ingest_service::post_write(std::function<void(write_path&)> work) {
+  asio::post(impl_->ioc, [this, work = std::move(work)] { work(impl_->path); });
+}
+
+const server_config& ingest_service::config() const {
+  return impl_->config;
+}
+
 ingest_service::submit_result ingest_service::submit_write(
     std::string body, protocol::precision unit, std::function<void(write_outcome)> done) {
   std::lock_guard lock(impl_->submit_mutex);

@@ -71,6 +71,11 @@ class ingest_service {
   [[nodiscard]] bool submit_remove(const core::series* s, core::time_ns t,
                                    std::function<void(remove_outcome)> done);
   void post(std::function<void()> work);
+  // Any thread: runs `work` on the ingest thread with the one write path (a log consumer
+  // applies its messages through it). Unbounded: the caller bounds what it hands over.
+  void post_write(std::function<void(write_path&)> work);
+  // The configuration (a log consumer applies lines with the same --max-future-skew).
+  const server_config& config() const;
   // Before start() only: a sink of every applied change (runs on the ingest thread).
   void add_sink(change_sink* sink);
   // Before start() only: the journal (a sink that /write and DELETE answers wait for).

@@ -21,6 +21,7 @@ enum class reject_reason : std::uint8_t {
   line_too_long,
   future_timestamp,     // beyond now + --max-future-skew while --retention is on
   journal_unavailable,  // --data-dir: the journal cannot take writes (disk full, I/O error)
+  misrouted,            // --nats: the series belongs to another partition than its message's
   count_
 };
 std::string_view to_string(reject_reason r) noexcept;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "protocol/partition.h"
 #include "protocol/point_input.h"
 
 namespace tickring::server {
@@ -26,6 +27,8 @@ std::string_view to_string(reject_reason r) noexcept {
       return "future_timestamp";
     case reject_reason::journal_unavailable:
       return "journal_unavailable";
+    case reject_reason::misrouted:
+      return "misrouted";
     case reject_reason::count_:
       break;
   }
@@ -59,12 +62,21 @@ bool line_applier::apply(std::string_view line, std::size_t line_number, core::t
         *parsed_.timestamp, max_future_skew_ / 1'000'000'000);
     return false;
   }
-  if (!path_.accepting(reason)) {
+  if (check_accepting_ && !path_.accepting(reason)) {
     count_rejected(reject_reason::journal_unavailable);
     return false;
   }
   const std::size_t n = parsed_.fields.size();
   const core::point_input p = protocol::to_point_input(parsed_, fields_, now);
+  if (partitions_ != 0) {
+    const std::uint32_t belongs = protocol::partition_of(p.measurement, p.symbol, partitions_);
+    if (belongs != partition_) {
+      count_rejected(reject_reason::misrouted);
+      reason = fmt::format("series {}/{} belongs to partition {}, not {} (a misrouted message)",
+                           p.measurement, p.symbol, belongs, partition_);
+      return false;
+    }
+  }
   const core::apply_result r = path_.apply(p);
   if (r.error != core::apply_error::none) {
     switch (r.error) {

@@ -32,6 +32,16 @@ class line_applier {
   // evict it on arrival.
   void set_max_future_skew(core::time_ns skew) { max_future_skew_ = skew; }
 
+  // A log consumer's message of `partition` (of `partitions`, protocol/partition.h): a line
+  // whose series hashes elsewhere is rejected as misrouted. partitions = 0: no check.
+  void expect_partition(std::uint32_t partition, std::uint32_t partitions) {
+    partition_ = partition;
+    partitions_ = partitions;
+  }
+  // False: do not ask the durable sink per line (a log consumer asks once per message, and
+  // applies a message whole or not at all).
+  void set_check_accepting(bool check) { check_accepting_ = check; }
+
   // Counts a line rejected before parsing (too long).
   void count_rejected(reject_reason r);
 
@@ -42,6 +52,9 @@ class line_applier {
   protocol::parse_error error_;
   std::array<core::field_input, protocol::kMaxFieldsPerLine> fields_{};
   core::time_ns max_future_skew_ = 0;
+  std::uint32_t partition_ = 0;
+  std::uint32_t partitions_ = 0;
+  bool check_accepting_ = true;
 };
 
 }  // namespace tickring::server

@@ -63,6 +63,15 @@ class durable_sink : public change_sink {
   virtual void commit(commit_done done) = 0;
   // Ingest thread, every few milliseconds: hand buffered changes on (a quiet feed's tail).
   virtual void tick() = 0;
+  // Ingest thread. A log consumer (server/cluster/log_consumer.h) applies one message of its
+  // log between these two calls: the sink records that `partition` is applied up to the log's
+  // `sequence`, in one piece with the message's changes (a crash keeps all of them with the
+  // position, or the position before them), so a restart resumes right after it.
+  virtual void begin_log_batch() {}
+  virtual void end_log_batch(std::uint32_t partition, std::uint64_t sequence) {
+    (void)partition;
+    (void)sequence;
+  }
 };
 
 class write_path {
@@ -90,6 +99,13 @@ class write_path {
   core::apply_result apply_replayed(const core::point_input& p, core::seq_no seq);
   void remove_replayed(std::string_view measurement, std::string_view symbol, core::time_ns t,
                        core::seq_no seq);
+  // A log consumer's message (durable_sink::begin_log_batch): no-ops without a durable sink.
+  void begin_log_batch() {
+    if (durable_ != nullptr) durable_->begin_log_batch();
+  }
+  void end_log_batch(std::uint32_t partition, std::uint64_t sequence) {
+    if (durable_ != nullptr) durable_->end_log_batch(partition, sequence);
+  }
   // Counts a line rejected before it became a point (parse error, too long).
   void count_rejected(reject_reason r);
 

@@ -131,8 +131,10 @@ void journal::on_change(const applied_change& c) {
   const std::size_t fields = c.series.field_count();
   // A point record's size; a series record is small next to a segment.
   const std::size_t need = kFrameBytes + 29 + 8 * fields;
-  if (segment_ == 0 ||
-      (segment_bytes_ + need > options_.segment_bytes && segment_bytes_ > kSegmentHeaderBytes)) {
+  // Inside a log batch the segment may grow past its size by one message's records: a batch
+  // is never split across segments (or hand-overs).
+  if (segment_ == 0 || (!holding_ && segment_bytes_ + need > options_.segment_bytes &&
+                        segment_bytes_ > kSegmentHeaderBytes)) {
     rotate();
   }
   const std::size_t before = local_.size();
@@ -162,7 +164,30 @@ void journal::on_change(const applied_change& c) {
   // The store applied this change before the write path called us: a snapshot that reads
   // this number finds every record up to it in the rings.
   applied_jseq_.store(local_last_jseq_, std::memory_order_release);
+  if (local_.size() >= kHandoverBytes && !holding_) hand_over();
+}
+
+void journal::begin_log_batch() {
+  holding_ = true;
+}
+
+void journal::end_log_batch(std::uint32_t partition, std::uint64_t sequence) {
+  holding_ = false;
+  if (segment_ == 0) rotate();
+  {
+    std::lock_guard lk(positions_mu_);
+    positions_[partition] = sequence;
+  }
+  segment_bytes_ += append_log_position(local_, next_jseq_++, partition, sequence);
+  ++local_records_;
+  local_last_jseq_ = next_jseq_ - 1;
+  applied_jseq_.store(local_last_jseq_, std::memory_order_release);
   if (local_.size() >= kHandoverBytes) hand_over();
+}
+
+std::map<std::uint32_t, std::uint64_t> journal::log_positions() const {
+  std::lock_guard lk(positions_mu_);
+  return positions_;
 }
 
 void journal::rotate() {
@@ -179,6 +204,13 @@ void journal::rotate() {
   segment_bytes_ = kSegmentHeaderBytes;
   std::fill(defined_.begin(), defined_.end(), false);
   append_segment_header(local_);
+  // The positions so far, so that deleting older (dead) segments never loses them.
+  std::lock_guard lk(positions_mu_);
+  for (const auto& [partition, sequence] : positions_) {
+    segment_bytes_ += append_log_position(local_, next_jseq_++, partition, sequence);
+    ++local_records_;
+    local_last_jseq_ = next_jseq_ - 1;
+  }
 }
 
 void journal::hand_over() {

@@ -27,6 +27,11 @@
 // to snap-<P>.tsn. It keeps the newest kSnapshotsKept; the ingest thread then deletes the
 // closed segments whose records all precede the oldest kept snapshot's P. Replay loads the
 // newest valid snapshot and applies the records from its P on.
+// Log positions (--nats): end_log_batch appends a log position record after a message's
+// changes and holds the buffer (no hand-over, no new segment) from begin_log_batch until then,
+// so a process crash keeps a message's records whole or not at all; every new segment starts
+// with the positions known so far; a snapshot carries the positions it read before its walk.
+// Replay takes, per partition, the highest position of the snapshot and the records.
 // Bounds: at most kMaxQueuedBytes handed over and not yet written; past it accepting() is
 // false (the disk is slower than the feed) rather than the ingest thread waiting.
 #pragma once
@@ -36,6 +41,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -134,6 +140,12 @@ class journal final : public durable_sink {
   bool accepting(std::string& why) const override;
   void commit(commit_done done) override;
   void tick() override;
+  void begin_log_batch() override;
+  void end_log_batch(std::uint32_t partition, std::uint64_t sequence) override;
+
+  // Any thread: partition -> the last log sequence applied (after replay: what the journal
+  // and snapshot hold; then as the consumer applies messages).
+  std::map<std::uint32_t, std::uint64_t> log_positions() const;
 
   const journal_counters& counters() const { return counters_; }
   const journal_options& options() const { return options_; }
@@ -196,6 +208,11 @@ class journal final : public durable_sink {
   unsigned ticks_ = 0;
   std::uint64_t next_segment_ = 1;  // set by replay past every segment found
   std::uint64_t cut_done_ = 0;      // segments before this position were queued for deletion
+
+  // Log positions: written by the ingest thread (and replay), read by the snapshot thread.
+  mutable std::mutex positions_mu_;
+  std::map<std::uint32_t, std::uint64_t> positions_;
+  bool holding_ = false;  // ingest thread: inside a log batch
 
   // Published by the ingest thread after each on_change: the last record applied.
   std::atomic<std::uint64_t> applied_jseq_{0};

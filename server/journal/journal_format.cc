@@ -125,6 +125,14 @@ std::size_t append_remove(std::string& out, std::uint64_t jseq, std::uint32_t id
   return close_frame(out, at);
 }
 
+std::size_t append_log_position(std::string& out, std::uint64_t jseq, std::uint32_t partition,
+                                std::uint64_t stream_seq) {
+  const std::size_t at = open_frame(out, record_type::log_position, jseq);
+  put(out, partition);
+  put(out, stream_seq);
+  return close_frame(out, at);
+}
+
 decode_result decode_record(std::span<const unsigned char> bytes, record_view& out) {
   if (bytes.size() < kFrameBytes) return {decode_status::need_more};
   const auto len = get<std::uint32_t>(bytes.data());
@@ -188,6 +196,14 @@ decode_result decode_record(std::span<const unsigned char> bytes, record_view& o
       out.words = p + 20;
       return ok;
     }
+    case record_type::log_position: {
+      if (rest != 4 + 8) return {decode_status::corrupt, 0, "bad log position record length"};
+      out.id = get<std::uint32_t>(p);
+      out.seq = get<std::uint64_t>(p + 4);
+      out.field_count = 0;
+      out.words = nullptr;
+      return ok;
+    }
   }
   return {decode_status::corrupt, 0, "unknown record type"};
 }
@@ -210,7 +226,8 @@ scan_result scan_segment(std::span<const unsigned char> file, const record_visit
     r.reason = "not a tickring journal segment (bad magic)";
     return r;
   }
-  if (get<std::uint32_t>(file.data() + 8) != kFormatVersion) {
+  const auto version = get<std::uint32_t>(file.data() + 8);
+  if (version < kMinFormatVersion || version > kFormatVersion) {
     r.end = scan_end::corrupt;
     r.reason = "unsupported journal format version";
     return r;
@@ -235,6 +252,11 @@ scan_result scan_segment(std::span<const unsigned char> file, const record_visit
     if (d.status == decode_status::corrupt) {
       r.end = scan_end::corrupt;
       r.reason = d.reason;
+      return r;
+    }
+    if (rec.type == record_type::log_position && version < 2) {
+      r.end = scan_end::corrupt;
+      r.reason = "a log position record in a version 1 segment";
       return r;
     }
     if (const char* why = visit(rec, at); why != nullptr) {

@@ -9,6 +9,12 @@
 //               symbol, then per field u8 kind, u16 name length, name
 //   insert (2), overwrite (3): u32 id, i64 time, u64 series change sequence, field words (u64)
 //   remove (4): u32 id, i64 time, u64 series change sequence
+//   log position (5, version 2): u32 partition, u64 JetStream stream sequence: every change of
+//               that partition's log up to the sequence is in the records before this one
+//               (server/cluster/log_consumer.h). Each segment repeats the positions known at
+//               its start, so a segment still reads alone.
+// Version 2 added only the log position record: a version 1 segment replays unchanged (it has
+// none); the writer writes version 2, which a version 1 reader refuses by its header.
 // A series record precedes the first point of its series in each segment, so a segment reads
 // alone (a whole old segment can be deleted). Integers are little-endian.
 //
@@ -26,7 +32,9 @@
 namespace tickring::server::journal {
 
 inline constexpr std::string_view kSegmentMagic = "TICKRJNL";
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
+// The oldest segment version this reader replays.
+inline constexpr std::uint32_t kMinFormatVersion = 1;
 inline constexpr std::size_t kSegmentHeaderBytes = 16;
 inline constexpr std::size_t kFrameBytes = 8;  // length + CRC
 // The largest body the writer makes is a series record of 16 fields with names of a line's
@@ -36,7 +44,13 @@ inline constexpr std::size_t kMaxFields = 16;
 // Series ids are dense from 0 within a server run; past this an id is corruption.
 inline constexpr std::uint32_t kMaxSeriesId = 1U << 24;
 
-enum class record_type : std::uint8_t { series = 1, insert = 2, overwrite = 3, remove = 4 };
+enum class record_type : std::uint8_t {
+  series = 1,
+  insert = 2,
+  overwrite = 3,
+  remove = 4,
+  log_position = 5
+};
 
 struct field_def {
   std::uint8_t kind;  // core::field_kind's value
@@ -47,14 +61,14 @@ struct field_def {
 struct record_view {
   record_type type;
   std::uint64_t jseq;  // the writer's sequence
-  std::uint32_t id;
+  std::uint32_t id;    // log_position: the partition
   // series
   std::string_view measurement, symbol;
   std::size_t field_count = 0;
   field_def fields[kMaxFields];
   // insert, overwrite, remove
   std::int64_t time = 0;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;                 // log_position: the stream sequence
   const unsigned char* words = nullptr;  // field_count x u64, unaligned (read with memcpy)
 };
 
@@ -73,6 +87,9 @@ std::size_t append_point(std::string& out, record_type type, std::uint64_t jseq,
                          std::size_t field_count);
 std::size_t append_remove(std::string& out, std::uint64_t jseq, std::uint32_t id, std::int64_t time,
                           std::uint64_t seq);
+
+std::size_t append_log_position(std::string& out, std::uint64_t jseq, std::uint32_t partition,
+                                std::uint64_t stream_seq);
 
 enum class decode_status { ok, need_more, corrupt };
 struct decode_result {

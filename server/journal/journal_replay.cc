@@ -197,6 +197,13 @@ std::uint64_t journal::load_snapshot(write_path& path) {
     set_aside();
     spdlog::info("journal: loading snapshot {} ({} series, {} points, position {})", f.path,
                  check.series, check.points, check.next_jseq);
+    {
+      std::lock_guard lk(positions_mu_);
+      for (const auto& [partition, sequence] : check.log_positions) {
+        auto& at = positions_[partition];
+        at = std::max(at, sequence);
+      }
+    }
     snapshot_loader loader(path);
     read_snapshot(data, &loader);
     loader.finish();
@@ -255,6 +262,13 @@ void journal::replay(write_path& path) {
       if ((++records & 0xFFFF) == 0 && clock::now() - last_log >= kProgressInterval) {
         last_log = clock::now();
         spdlog::info("journal: replaying {}: {} records so far", seg.path, records);
+      }
+      if (r.type == record_type::log_position) {
+        // Positions only grow; the snapshot's may be newer than the records after its P.
+        std::lock_guard lk(positions_mu_);
+        auto& at = positions_[r.id];
+        at = std::max(at, r.seq);
+        return nullptr;
       }
       if (r.type == record_type::series) {
         if (r.id >= dict.size()) dict.resize(r.id + 1);

@@ -165,6 +165,10 @@ bool journal::write_snapshot(std::uint64_t next_jseq, std::string& error) {
   buf.reserve(kSnapshotWriteBytes + 64 * 1024);
   append_snapshot_header(buf);
   append_snapshot_begin(buf, next_jseq, wall_clock_ns());
+  // Read before the walk: every change of a message up to these positions is in the rings
+  // already (end_log_batch follows its changes), so the walk finds it.
+  for (const auto& [partition, sequence] : log_positions())
+    append_snapshot_log_position(buf, partition, sequence);
   std::uint64_t bytes = 0;
   std::uint64_t series_written = 0;
   std::uint64_t points = 0;

@@ -66,6 +66,14 @@ void append_snapshot_begin(std::string& out, std::uint64_t next_jseq, std::int64
   close_frame(out, at);
 }
 
+void append_snapshot_log_position(std::string& out, std::uint32_t partition,
+                                  std::uint64_t stream_seq) {
+  const std::size_t at = open_frame(out, snapshot_record::log_position);
+  put(out, partition);
+  put(out, stream_seq);
+  close_frame(out, at);
+}
+
 void append_snapshot_series(std::string& out, const snapshot_series& s) {
   const std::size_t at = open_frame(out, snapshot_record::series);
   put(out, s.change_seq);
@@ -112,7 +120,8 @@ snapshot_read_result read_snapshot(std::span<const unsigned char> file, snapshot
       std::memcmp(file.data(), kSnapshotMagic.data(), kSnapshotMagic.size()) != 0) {
     return fail(0, "not a snapshot file (bad header)");
   }
-  if (get<std::uint32_t>(file.data() + 8) != kSnapshotVersion ||
+  const auto version = get<std::uint32_t>(file.data() + 8);
+  if (version < kMinSnapshotVersion || version > kSnapshotVersion ||
       get<std::uint32_t>(file.data() + 12) != 0) {
     return fail(8, "unknown snapshot version");
   }
@@ -147,6 +156,13 @@ snapshot_read_result read_snapshot(std::span<const unsigned char> file, snapshot
         r.written_unix_ns = c.take<std::int64_t>();
         if (r.next_jseq == 0) return fail(at, "a journal position of 0");
         break;
+      case snapshot_record::log_position: {
+        if (version < 2 || series != 0) return fail(at, "a log position record out of place");
+        const auto partition = c.take<std::uint32_t>();
+        const auto seq = c.take<std::uint64_t>();
+        r.log_positions.emplace_back(partition, seq);
+        break;
+      }
       case snapshot_record::series: {
         if (points_left != 0) return fail(at, "a series with points missing before it");
         snapshot_series s;

@@ -11,6 +11,9 @@
 //               measurement, symbol, per field u8 kind, u16 name length, name; u32 point count
 //   points (3): u32 n, then n x (i64 time, one u64 per field): of the last series, oldest first
 //   end (4):    u64 series count, u64 point count
+//   log position (5, version 2): u32 partition, u64 JetStream stream sequence; after begin and
+//               before the first series: the log positions applied to the rings the file holds
+// Version 2 added the log position record; a version 1 file is read unchanged (none in it).
 // A file is valid only whole: begin first, every series followed by exactly its points, end
 // last with the totals, nothing after it. A torn or corrupt file is rejected as a whole.
 //
@@ -22,19 +25,28 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/journal/journal_format.h"
 
 namespace tickring::server::journal {
 
 inline constexpr std::string_view kSnapshotMagic = "TICKRSNP";
-inline constexpr std::uint32_t kSnapshotVersion = 1;
+inline constexpr std::uint32_t kSnapshotVersion = 2;
+inline constexpr std::uint32_t kMinSnapshotVersion = 1;
 inline constexpr std::size_t kSnapshotHeaderBytes = 16;
 // Points per points record: 4,096 quotes of 4 fields are 160 KiB, well below kMaxBodyBytes
 // even at kMaxFields.
 inline constexpr std::size_t kSnapshotPointsPerRecord = 4096;
 
-enum class snapshot_record : std::uint8_t { begin = 1, series = 2, points = 3, end = 4 };
+enum class snapshot_record : std::uint8_t {
+  begin = 1,
+  series = 2,
+  points = 3,
+  end = 4,
+  log_position = 5
+};
 
 struct snapshot_series {
   std::string_view measurement, symbol;
@@ -46,6 +58,8 @@ struct snapshot_series {
 
 void append_snapshot_header(std::string& out);
 void append_snapshot_begin(std::string& out, std::uint64_t next_jseq, std::int64_t unix_ns);
+void append_snapshot_log_position(std::string& out, std::uint32_t partition,
+                                  std::uint64_t stream_seq);
 void append_snapshot_series(std::string& out, const snapshot_series& s);
 // `times` n entries; `words` n x field_count entries, row after row.
 void append_snapshot_points(std::string& out, const std::int64_t* times, const std::uint64_t* words,
@@ -66,6 +80,7 @@ struct snapshot_read_result {
   std::uint64_t next_jseq = 0;
   std::int64_t written_unix_ns = 0;
   std::uint64_t series = 0, points = 0;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> log_positions;  // partition, sequence
 };
 // Checks the whole file; with a visitor, also visits it (call once without to validate,
 // then with one to apply: nothing is applied from a file that turns out bad). Never reads

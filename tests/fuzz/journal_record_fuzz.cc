@@ -35,6 +35,9 @@ std::string reencode(const record_view& r) {
     case record_type::remove:
       append_remove(out, r.jseq, r.id, r.time, r.seq);
       break;
+    case record_type::log_position:
+      append_log_position(out, r.jseq, r.id, r.seq);
+      break;
   }
   return out;
 }

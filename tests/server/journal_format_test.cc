@@ -127,6 +127,72 @@ TEST(JournalFormat, RoundTripsEveryRecordKind) {
   EXPECT_EQ(got[2].time, 42);
 }
 
+TEST(JournalFormat, LogPositionRoundTrips) {
+  std::string f;
+  append_segment_header(f);
+  append_log_position(f, 7, 3, 0xFFFF'FFFF'FFFFULL);
+  append_log_position(f, 8, 4095, 1);
+  std::vector<record_view> got;
+  const auto r = scan_segment(bytes_of(f), [&](const record_view& v, std::size_t) -> const char* {
+    got.push_back(v);
+    return nullptr;
+  });
+  ASSERT_EQ(r.end, scan_end::clean);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].type, record_type::log_position);
+  EXPECT_EQ(got[0].jseq, 7U);
+  EXPECT_EQ(got[0].id, 3U);  // the partition
+  EXPECT_EQ(got[0].seq, 0xFFFF'FFFF'FFFFULL);
+  EXPECT_EQ(got[1].id, 4095U);
+  EXPECT_EQ(got[1].seq, 1U);
+}
+
+// A segment written before log positions existed (version 1) still replays; a version 1
+// segment cannot hold a log position record; an unknown future version is refused.
+TEST(JournalFormat, VersionOneSegmentsStillRead) {
+  std::string f;
+  append_segment_header(f);
+  const std::uint32_t v1 = 1;
+  std::memcpy(f.data() + 8, &v1, 4);
+  const field_def defs[] = {{0, "bid"}};
+  append_series(f, 1, 0, "quotes", "EURUSD", defs);
+  const std::uint64_t words[] = {5};
+  append_point(f, record_type::insert, 2, 0, 10, 1, words, 1);
+  std::size_t records = 0;
+  auto count = [&](const record_view&, std::size_t) -> const char* {
+    ++records;
+    return nullptr;
+  };
+  EXPECT_EQ(scan_segment(bytes_of(f), count).end, scan_end::clean);
+  EXPECT_EQ(records, 2U);
+  append_log_position(f, 3, 0, 9);
+  const auto r = scan_segment(bytes_of(f), count);
+  EXPECT_EQ(r.end, scan_end::corrupt);
+  EXPECT_EQ(r.reason, "a log position record in a version 1 segment");
+  const std::uint32_t future = kFormatVersion + 1;
+  std::memcpy(f.data() + 8, &future, 4);
+  EXPECT_EQ(scan_segment(bytes_of(f), count).end, scan_end::corrupt);
+}
+
+TEST(JournalFormat, LogPositionOfTheWrongSizeIsCorrupt) {
+  std::string f;
+  append_segment_header(f);
+  // A well-framed body of the log position type with one byte too many.
+  std::string body;
+  body.push_back(static_cast<char>(record_type::log_position));
+  body.append(8 + 4 + 8 + 1, '\1');
+  const auto len = static_cast<std::uint32_t>(body.size());
+  std::string frame(8, '\0');
+  std::memcpy(frame.data(), &len, 4);
+  std::uint32_t crc = crc32c(frame.data(), 4);
+  crc = crc32c(body.data(), body.size(), crc);
+  std::memcpy(frame.data() + 4, &crc, 4);
+  f += frame + body;
+  const auto r = scan_segment(bytes_of(f), [](const record_view&, std::size_t) { return nullptr; });
+  EXPECT_EQ(r.end, scan_end::corrupt);
+  EXPECT_EQ(r.reason, "bad log position record length");
+}
+
 TEST(JournalFormat, VisitorCanRefuseARecord) {
   std::mt19937_64 rng(1);
   const auto b = build_segment(rng, 10);

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "protocol/partition.h"
 #include "server/ingest/write_path.h"
 
 namespace tickring::server {
@@ -83,6 +84,21 @@ TEST_F(LineApplierTest, FutureTimestampIsRejectedOnlyWithASkewBound) {
   EXPECT_EQ(rejected(reject_reason::future_timestamp), 1U);
   applier_.set_max_future_skew(0);
   EXPECT_TRUE(apply(far));
+}
+
+// A log consumer's message of one partition: a line of a series hashing to another partition
+// is rejected as misrouted and not stored; the partition's own lines are applied.
+TEST_F(LineApplierTest, MisroutedLineIsRejectedAndCounted) {
+  const std::uint32_t p = protocol::partition_of("quotes", "EURUSD", 8);
+  applier_.expect_partition((p + 1) % 8, 8);
+  EXPECT_FALSE(apply("quotes,sym=EURUSD bid=1 10"));
+  EXPECT_NE(reason_.find("belongs to partition " + std::to_string(p)), std::string::npos)
+      << reason_;
+  EXPECT_EQ(rejected(reject_reason::misrouted), 1U);
+  EXPECT_EQ(store_.find("quotes", "EURUSD"), nullptr);
+  applier_.expect_partition(p, 8);
+  EXPECT_TRUE(apply("quotes,sym=EURUSD bid=1 10")) << reason_;
+  EXPECT_NE(store_.find("quotes", "EURUSD"), nullptr);
 }
 
 TEST_F(LineApplierTest, BlankAndCommentLinesAreSkippedNotCounted) {

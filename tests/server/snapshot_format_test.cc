@@ -101,6 +101,42 @@ TEST(SnapshotFormat, RoundTrips) {
   EXPECT_EQ(r.out, b.expected);
 }
 
+TEST(SnapshotFormat, LogPositionsRoundTripAndMustPrecedeTheSeries) {
+  std::string f;
+  append_snapshot_header(f);
+  append_snapshot_begin(f, 5, 0);
+  append_snapshot_log_position(f, 0, 41);
+  append_snapshot_log_position(f, 7, 1'000'000'000'000ULL);
+  append_snapshot_end(f, 0, 0);
+  const auto res = read_snapshot(bytes_of(f));
+  ASSERT_TRUE(res.ok) << res.reason;
+  using pos = std::pair<std::uint32_t, std::uint64_t>;
+  EXPECT_EQ(res.log_positions, (std::vector<pos>{{0, 41}, {7, 1'000'000'000'000ULL}}));
+
+  std::mt19937_64 rng(3);
+  auto b = make_snapshot(rng, 2, false);
+  // After a series: refused (a file is read whole, in the writer's order).
+  std::string late;
+  append_snapshot_log_position(late, 1, 2);
+  std::string bad = b.file;
+  // Before the end record (frame, type, two u64 totals), after the last series.
+  bad.insert(bad.size() - (kFrameBytes + 1 + 8 + 8), late);
+  EXPECT_FALSE(read_snapshot(bytes_of(bad)).ok);
+}
+
+// A file written before log positions existed (version 1) is still read.
+TEST(SnapshotFormat, VersionOneFilesStillRead) {
+  std::mt19937_64 rng(4);
+  auto b = make_snapshot(rng, 3, false);
+  const std::uint32_t v1 = 1;
+  std::memcpy(b.file.data() + 8, &v1, 4);
+  recorder r;
+  const auto res = read_snapshot(bytes_of(b.file), &r);
+  ASSERT_TRUE(res.ok) << res.reason;
+  EXPECT_EQ(r.out, b.expected);
+  EXPECT_TRUE(res.log_positions.empty());
+}
+
 TEST(SnapshotFormat, EmptyStoreIsValid) {
   std::string f;
   append_snapshot_header(f);
