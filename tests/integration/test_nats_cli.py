@@ -5,8 +5,9 @@ instances, all on loopback.
 What is checked in the stream is read back over the NATS protocol itself (a few lines of
 Python below: CONNECT, SUB, PUB to $JS.API.STREAM.MSG.GET.<stream>), so every stored message's
 subject, id header and lines are compared with what the publisher was given; the expected
-partition of each line comes from a re-implementation of the documented hash (FNV-1a 64 of
-measurement, newline, symbol, mod P), which also shows the hash can be computed elsewhere.
+partition of each line comes from nats_harness.partition_of, a re-implementation of the
+documented hash in Python (FNV-1a 64 of measurement, newline, symbol, mod P), which also shows
+the hash can be computed elsewhere. nats-server is started by nats_harness.NatsServer.
 Message totals come from the monitoring endpoint (/jsz?streams=true).
 """
 import base64
@@ -23,110 +24,50 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import CLI, SLOW, TIMEOUT, Server  # noqa: E402
+from nats_harness import NATS_SERVER, NatsServer, free_port, partition_of  # noqa: E402
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SEC = 1_000_000_000
 T0 = 1_700_000_000 * SEC
 SYMBOLS = ["S%04d" % i for i in range(1000)]
 PARTITIONS = 8
 
 
-def fnv1a_64(data):
-    h = 0xCBF29CE484222325
-    for b in data:
-        h ^= b
-        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def partition_of(measurement, symbol, partitions):
-    return fnv1a_64(measurement.encode() + b"\n" + symbol.encode()) % partitions
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NatsServer:
-    """nats-server -js on free loopback ports with a temporary store; stopped by PID."""
-
-    def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="tickring-nats-")
-        self.port, self.monitor = free_port(), free_port()
-        self.proc = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
-             "-sd", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/healthz?js-enabled-only=true"
-                                            % self.monitor, timeout=TIMEOUT) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("nats-server did not start")
-            time.sleep(0.05)
-        self.url = "nats://127.0.0.1:%d" % self.port
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10 * SLOW)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def stream_state(self, name):
-        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true" % self.monitor,
-                                    timeout=TIMEOUT) as r:
-            j = json.load(r)
-        for account in j.get("account_details", []):
-            for s in account.get("stream_detail", []):
-                if s["name"] == name:
-                    return s["state"]
-        return None
-
-    def stream_messages(self, stream, first=1):
-        """Every message of `stream` from sequence `first` on: (seq, subject, headers, data)."""
-        total = self.stream_state(stream)["last_seq"]
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
-        f = sock.makefile("rb")
-        f.readline()  # INFO
-        sock.sendall(b'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\n'
-                     b"SUB _INBOX.get 1\r\n")
-        out = []
-        try:
-            for seq in range(first, total + 1):
-                req = json.dumps({"seq": seq}).encode()
-                sock.sendall(b"PUB $JS.API.STREAM.MSG.GET.%s _INBOX.get %d\r\n%s\r\n"
-                             % (stream.encode(), len(req), req))
-                while True:
-                    head = f.readline().split()
-                    if head[0] == b"PING":
-                        sock.sendall(b"PONG\r\n")
-                        continue
-                    if head[0] in (b"MSG", b"HMSG"):
-                        body = f.read(int(head[-1]) + 2)[:-2]
-                        if head[0] == b"HMSG":
-                            body = body[int(head[-2]):]
-                        break
-                msg = json.loads(body)["message"]
-                headers = base64.b64decode(msg.get("hdrs", "")).decode()
-                out.append((msg["seq"], msg["subject"], headers,
-                            base64.b64decode(msg.get("data", "")).decode()))
-        finally:
-            sock.close()
-        return out
+def stream_messages(nats, stream, first=1):
+    """Every message of `stream` from sequence `first` on, read over the NATS protocol from
+    `nats` (a nats_harness.NatsServer): a list of (seq, subject, headers, data)."""
+    total = nats.stream_state(stream)["last_seq"]
+    sock = socket.create_connection(("127.0.0.1", nats.port), timeout=TIMEOUT)
+    f = sock.makefile("rb")
+    f.readline()  # INFO
+    sock.sendall(b'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\n'
+                 b"SUB _INBOX.get 1\r\n")
+    out = []
+    try:
+        for seq in range(first, total + 1):
+            req = json.dumps({"seq": seq}).encode()
+            sock.sendall(b"PUB $JS.API.STREAM.MSG.GET.%s _INBOX.get %d\r\n%s\r\n"
+                         % (stream.encode(), len(req), req))
+            while True:
+                head = f.readline().split()
+                if head[0] == b"PING":
+                    sock.sendall(b"PONG\r\n")
+                    continue
+                if head[0] in (b"MSG", b"HMSG"):
+                    body = f.read(int(head[-1]) + 2)[:-2]
+                    if head[0] == b"HMSG":
+                        body = body[int(head[-2]):]
+                    break
+            msg = json.loads(body)["message"]
+            headers = base64.b64decode(msg.get("hdrs", "")).decode()
+            out.append((msg["seq"], msg["subject"], headers,
+                        base64.b64decode(msg.get("data", "")).decode()))
+    finally:
+        f.close()
+        sock.close()
+    return out
 
 
 def quotes(n, start=0):
@@ -157,7 +98,7 @@ class FeedNatsTest(unittest.TestCase):
     def check_stored(self, nats, stream, prefix, expected_lines, first=1):
         """Every stored message: its subject is its lines' partition, its id is unique, and the
         lines together are exactly `expected_lines` (each once)."""
-        msgs = nats.stream_messages(stream, first)
+        msgs = stream_messages(nats, stream, first)
         ids, got = set(), collections.Counter()
         per_subject = collections.Counter()
         for _, subject, headers, data in msgs:
@@ -303,7 +244,7 @@ class FeedNatsTest(unittest.TestCase):
                 deadline = time.monotonic() + TIMEOUT
                 while True:
                     state = nats.stream_state("GW")
-                    msgs = nats.stream_messages("GW") if state else []
+                    msgs = stream_messages(nats, "GW") if state else []
                     if sum(len(m[3].splitlines()) for m in msgs) >= len(expected):
                         break
                     self.assertLess(time.monotonic(), deadline, "gateway did not publish")
