@@ -139,6 +139,13 @@ void append_consumer_metrics(std::string& body, const route_context& ctx) {
   per_partition("tickring_nats_lag_seconds", "gauge",
                 "Age of the last applied message while more are pending (0 when caught up).",
                 [now](const ps& p) { return lag_seconds(p, now); });
+  per_partition("tickring_nats_applied_timestamp_seconds", "gauge",
+                "JetStream time (Unix seconds) of the last applied message: now minus it is how "
+                "old the newest applied data is, while a feed runs.",
+                [](const ps& p) {
+                  return static_cast<double>(p.applied_time_ns.load(std::memory_order_relaxed)) /
+                         1e9;
+                });
   per_partition("tickring_nats_messages_total", "counter", "Messages applied since start.",
                 [](const ps& p) { return p.messages.load(std::memory_order_relaxed); });
   per_partition("tickring_nats_lines_accepted_total", "counter",
