@@ -44,7 +44,7 @@ constexpr std::string_view kDetails =
     "input cannot be read or the connection fails, 2 on a usage error.\n"
     "\n"
     "With --nats URL the lines go to NATS JetStream instead, for tickring-server --nats\n"
-    "instances (README, \"Past one machine\"): each line to the subject <prefix>.<partition>\n"
+    "instances (docs/scale-out.md): each line to the subject <prefix>.<partition>\n"
     "of its series, in messages of up to 1 MiB with a message id JetStream deduplicates;\n"
     "lines that do not parse are reported here and not published. Exit status 1 also when a\n"
     "message could not be stored.\n"

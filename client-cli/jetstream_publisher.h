@@ -7,7 +7,7 @@
 //   pub.publish(partition, payload, lines);                // blocks while too many acks are due
 //   if (!pub.finish()) fail(pub.error());                  // waits for every ack
 //
-// The JetStream layout (shared with tickring-server --nats; README, "Past one machine"):
+// The JetStream layout (shared with tickring-server --nats; docs/scale-out.md, "The log"):
 // - Stream `settings.stream` (default TICKRING) with subjects `<prefix>.*`, file storage,
 //   `replicas` copies and a 2-minute duplicate window. connect() creates it when absent and
 //   accepts an existing stream whose subjects cover `<prefix>.*`, whatever else it holds;
