@@ -24,8 +24,8 @@ namespace po = boost::program_options;
 // Help text is wrapped to this width: readable in an 80-column terminal.
 inline constexpr unsigned kHelpWidth = 100;
 
-// --host, --ingest-port, --http-port, --token, --cluster bound to `globals` (ports checked to be 1..65535 when
-// notified). The defaults shown are the values `globals` holds now.
+// --host, --ingest-port, --http-port, --token, --cluster bound to `globals` (ports checked to
+// be 1..65535 when notified). The defaults shown are the values `globals` holds now.
 po::options_description global_options_description(global_options& globals);
 
 // What a command accepts: `visible` options are listed by --help; `hidden` ones back the

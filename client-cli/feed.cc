@@ -44,7 +44,7 @@ constexpr std::string_view kDetails =
     "input cannot be read or the connection fails, 2 on a usage error.\n"
     "\n"
     "With --nats URL the lines go to NATS JetStream instead, for tickring-server --nats\n"
-    "instances (README, \"Past one machine\"): each line to the subject <prefix>.<partition>\n"
+    "instances (docs/scale-out.md): each line to the subject <prefix>.<partition>\n"
     "of its series, in messages of up to 1 MiB with a message id JetStream deduplicates;\n"
     "lines that do not parse are reported here and not published. Exit status 1 also when a\n"
     "message could not be stored.\n"
@@ -103,7 +103,7 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
     ("rate", po::value(&rate)->value_name("N")->default_value(0),
        "send at most N lines per second (0: as fast as possible)")
     ("show-errors", po::value(&shown_errors)->value_name("N")->default_value(shown_errors),
-       "print the first N error replies of the server")
+       "print the first N rejected lines (the server's replies; with --nats, the parser's)")
     ("no-progress", po::bool_switch(&no_progress), "never draw the progress line");
   po::options_description nats_options("NATS JetStream (instead of the TCP port)", kHelpWidth);
   add_nats_options(nats_options, nats);
@@ -181,7 +181,7 @@ int run_feed(const global_options& given, const std::vector<std::string>& args) 
 }  // namespace
 
 constinit const command_entry kFeedCommand{
-    "feed", "[options] FILE|-", "Stream line protocol from a file or stdin to the ingest port",
-    run_feed};
+    "feed", "[options] FILE|-",
+    "Stream line protocol from a file or stdin to the ingest port (or NATS JetStream)", run_feed};
 
 }  // namespace tickring::cli

@@ -57,13 +57,16 @@ int run_feed_nats(const std::string& path, const nats_settings& settings, std::s
     std::fprintf(stderr, "tickring feed: %s\n", error.c_str());
     return kExitFailure;
   }
-  jetstream_publisher pub(settings);
+  progress_meter meter(no_progress ? std::nullopt : in.size);
+  if (no_progress) meter.finish();
+  jetstream_publisher pub(settings, [&meter](std::string_view line) {
+    meter.print_above(fmt::format("tickring feed: {}", line));
+  });
   if (!pub.connect(error)) {
+    meter.finish();
     std::fprintf(stderr, "tickring feed: %s\n", error.c_str());
     return kExitFailure;
   }
-  progress_meter meter(no_progress ? std::nullopt : in.size);
-  if (no_progress) meter.finish();
   partition_batcher batcher(settings.partition_count, pub.max_message_bytes(),
                             [&pub](std::uint32_t p, std::string_view payload, std::uint64_t lines) {
                               return pub.publish(p, payload, lines);

@@ -329,7 +329,9 @@ int run_gateway(const global_options& given, const std::vector<std::string>& arg
   if (max_connections < 1) throw usage_error("--max-connections must be at least 1");
   const tcp::endpoint ep = parse_listen(listen, allow_remote);
 
-  jetstream_publisher pub(nats);
+  jetstream_publisher pub(nats, [](std::string_view line) {
+    std::fprintf(stderr, "tickring gateway: %.*s", static_cast<int>(line.size()), line.data());
+  });
   std::string error;
   if (!pub.connect(error)) {
     std::fprintf(stderr, "tickring gateway: %s\n", error.c_str());
@@ -348,7 +350,7 @@ int run_gateway(const global_options& given, const std::vector<std::string>& arg
 }  // namespace
 
 constinit const command_entry kGatewayCommand{
-    "gateway", "--nats URL [options]",
+    "gateway", "[options] --nats URL",
     "Bridge line-protocol TCP feeds to NATS JetStream (for tickring-server --nats)", run_gateway};
 
 }  // namespace tickring::cli

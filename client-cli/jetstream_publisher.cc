@@ -13,6 +13,7 @@
 
 #include "client-cli/command.h"
 #include "client-cli/partition_batcher.h"
+#include "protocol/line_protocol.h"
 #include "protocol/partition.h"
 
 namespace tickring::cli {
@@ -68,6 +69,18 @@ bool subject_covers(std::string_view pattern, std::string_view ours) {
 std::string random_publisher_id() {
   std::random_device rd;
   return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+// Why acknowledgments may have stopped, when the connection knows.
+std::string_view connection_note(natsConnection* nc) {
+  switch (natsConnection_Status(nc)) {
+    case NATS_CONN_STATUS_RECONNECTING:
+      return " (the connection to NATS was lost; still reconnecting)";
+    case NATS_CONN_STATUS_CLOSED:
+      return " (the connection to NATS is closed)";
+    default:
+      return "";
+  }
 }
 
 std::string nats_error_text(natsStatus s) {
@@ -182,8 +195,8 @@ void check_nats_settings(const nats_settings& s) {
   if (s.max_pending < 1) throw usage_error("--max-pending must be at least 1");
 }
 
-jetstream_publisher::jetstream_publisher(nats_settings settings)
-    : settings_(std::move(settings)), shared_(std::make_unique<shared>()) {
+jetstream_publisher::jetstream_publisher(nats_settings settings, log_fn log)
+    : settings_(std::move(settings)), log_(std::move(log)), shared_(std::make_unique<shared>()) {
   if (settings_.publisher_id.empty()) settings_.publisher_id = random_publisher_id();
 }
 
@@ -195,9 +208,26 @@ jetstream_publisher::~jetstream_publisher() {
 }
 
 bool jetstream_publisher::connect(std::string& error) {
+  // libnats takes a list of servers as an array, not as one comma-separated URL.
+  std::vector<std::string> urls;
+  for (std::string_view rest = settings_.url; !rest.empty();) {
+    const auto comma = rest.find(',');
+    std::string_view url = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (url.starts_with(' '))
+      url.remove_prefix(1);
+    while (url.ends_with(' '))
+      url.remove_suffix(1);
+    if (!url.empty()) urls.emplace_back(url);
+  }
+  std::vector<const char*> servers;
+  for (const auto& u : urls)
+    servers.push_back(u.c_str());
   natsOptions* opts = nullptr;
-  natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, settings_.url.c_str());
+  natsStatus s = servers.empty() ? NATS_INVALID_ARG : natsOptions_Create(&opts);
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  }
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, kConnectTimeout.count());
   if (s == NATS_OK) s = natsOptions_SetName(opts, "tickring");
   if (s != NATS_OK) {
@@ -210,6 +240,14 @@ bool jetstream_publisher::connect(std::string& error) {
   if (s != NATS_OK) {
     error = fmt::format("cannot connect to NATS at {}: {}{}", settings_.url, natsStatus_GetText(s),
                         s == NATS_NO_SERVER ? " — is nats-server running?" : "");
+    return false;
+  }
+  // A message must hold the longest line the parser accepts (partition_batcher's REQUIRES).
+  if (max_message_bytes() < protocol::kMaxLineBytes + kHeaderAllowance) {
+    error = fmt::format(
+        "NATS at {} takes messages of at most {} bytes (max_payload); lines may "
+        "be {} bytes",
+        settings_.url, natsConnection_GetMaxPayload(shared_->nc), protocol::kMaxLineBytes);
     return false;
   }
   jsOptions jo;
@@ -348,11 +386,15 @@ bool jetstream_publisher::service() {
   for (retry_item& f : failed) {
     const unsigned n = ++sh.failures[f.id];
     if (n >= kMaxPublishAttempts) {
-      error_ = fmt::format("message {} (subject {}) not stored after {} attempts: {}", f.id,
-                           f.subject, n, f.reason);
+      error_ = fmt::format("message {} (subject {}) not stored after {} attempts: {}{}", f.id,
+                           f.subject, n, f.reason, connection_note(sh.nc));
       return false;
     }
     f.due = now + kFirstRetryBackoff * (1U << (n - 1));
+    if (counts_.retries + sh.scheduled.size() < kLoggedRetries && log_) {
+      log_(fmt::format("message {} (subject {}) will be sent again: {}\n", f.id, f.subject,
+                       f.reason));
+    }
     sh.scheduled.push_back(std::move(f));
   }
   for (std::size_t i = 0; i < sh.scheduled.size();) {
@@ -375,8 +417,8 @@ bool jetstream_publisher::wait_below(std::size_t pending) {
     std::unique_lock lock(sh.mu);
     if (sh.outstanding + sh.failed.size() + sh.scheduled.size() < pending) return true;
     if (sh.outstanding > 0 && clock::now() - sh.last_progress > kStallLimit) {
-      error_ = fmt::format("no acknowledgment from NATS for {} s; {} messages unacknowledged",
-                           kStallLimit.count(), sh.outstanding);
+      error_ = fmt::format("no acknowledgment from NATS for {} s; {} messages unacknowledged{}",
+                           kStallLimit.count(), sh.outstanding, connection_note(sh.nc));
       return false;
     }
     if (!sh.failed.empty()) continue;

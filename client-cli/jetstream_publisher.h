@@ -7,7 +7,7 @@
 //   pub.publish(partition, payload, lines);                // blocks while too many acks are due
 //   if (!pub.finish()) fail(pub.error());                  // waits for every ack
 //
-// The JetStream layout (shared with tickring-server --nats; README, "Past one machine"):
+// The JetStream layout (shared with tickring-server --nats; docs/scale-out.md, "The log"):
 // - Stream `settings.stream` (default TICKRING) with subjects `<prefix>.*`, file storage,
 //   `replicas` copies and a 2-minute duplicate window. connect() creates it when absent and
 //   accepts an existing stream whose subjects cover `<prefix>.*`, whatever else it holds;
@@ -29,6 +29,7 @@
 #include <boost/program_options/options_description.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@ inline constexpr unsigned kMaxPublishAttempts = 8;
 // No ack at all for this long while messages are due: NATS is gone for good.
 inline constexpr std::chrono::seconds kStallLimit{60};
 inline constexpr std::chrono::nanoseconds kDuplicateWindow = std::chrono::minutes(2);
+// Retries are rare; the first ones say why, the rest are counted.
+inline constexpr std::uint64_t kLoggedRetries = 10;
 
 struct nats_settings {
   std::string url;  // nats://host:port[,nats://...]; empty: NATS not used
@@ -78,7 +81,10 @@ struct publish_counts {
 
 class jetstream_publisher {
  public:
-  explicit jetstream_publisher(nats_settings settings);
+  // `log` gets one line (with '\n') for each of the first kLoggedRetries retries: why a
+  // message is sent again. Called on the owner's thread.
+  using log_fn = std::function<void(std::string_view)>;
+  jetstream_publisher(nats_settings settings, log_fn log);
   ~jetstream_publisher();
   jetstream_publisher(const jetstream_publisher&) = delete;
   jetstream_publisher& operator=(const jetstream_publisher&) = delete;
@@ -107,6 +113,7 @@ class jetstream_publisher {
   bool wait_below(std::size_t pending);
 
   nats_settings settings_;
+  log_fn log_;
   std::unique_ptr<shared> shared_;
   std::uint64_t batch_number_ = 0;
   publish_counts counts_;
