@@ -55,8 +55,9 @@ inline constexpr std::chrono::nanoseconds kMaxWindow = std::chrono::hours(24 * 3
 // With --retention, a timestamp further than this ahead of the server's clock is rejected:
 // generous for clock skew between a feed and the server, far short of evicting real data.
 inline constexpr std::chrono::seconds kDefaultMaxFutureSkew{600};
-// Feed connections are a few publishers, and each holds a 320 KiB read buffer: 256 of them
-// bound that memory to 80 MiB.
+// Feed connections are a few publishers, and each holds its read buffer and the batches it
+// has parsed (feed_session.h: ~0.3 MiB for quotes, 1 MiB at worst): 256 of them bound that
+// memory to 256 MiB at worst.
 inline constexpr std::size_t kDefaultMaxFeedConnections = 256;
 // /write bodies handed to the ingest thread and not yet applied, all connections together:
 // past it a /write gets 503 + Retry-After (never queued without bound, never dropped once
