@@ -1,6 +1,7 @@
-// time_sorted_array microbenchmarks: the ring figures of the README's performance table (append, get at 1M, one
-// backward step, readers under a writing writer vs std::map + std::shared_mutex), plus the
-// operations the design calls rare (prepend, middle insert) so that their cost is on record.
+// time_sorted_array microbenchmarks: the ring figures of the README's performance table (append,
+// get at 1M, one backward step, readers under a writing writer vs std::map + std::shared_mutex),
+// plus the operations the design calls rare (prepend, middle insert) so that their cost is on
+// record.
 //
 //   build/release/bench/time_sorted_array_bench                       (about 45 s)
 //   build/release/bench/time_sorted_array_bench --benchmark_format=json > ring.json

@@ -26,9 +26,9 @@ using namespace tickring::cli;
 
 // Every command, in the order `tickring --help` lists them.
 constexpr std::array kCommands = {
-    &kFeedCommand,        &kGatewayCommand,    &kSeriesCommand,  &kLatestCommand,
-    &kRangeCommand,       &kCandlesCommand,    &kTailCommand,    &kWindowCommand,
-    &kHealthCommand,      &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
+    &kFeedCommand,           &kGatewayCommand,     &kSeriesCommand,     &kLatestCommand,
+    &kRangeCommand,          &kCandlesCommand,     &kTailCommand,       &kWindowCommand,
+    &kHealthCommand,         &kBenchIngestCommand, &kBenchQueryCommand, &kBenchWsCommand,
     &kBenchGenQuotesCommand,
 };
 
