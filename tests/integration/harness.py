@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -100,6 +101,63 @@ class Server:
         s = socket.create_connection(("127.0.0.1", self.ingest_port), timeout=TIMEOUT)
         return s
 
+
+
+class LoggedServer(Server):
+    """A server whose log (at info) goes to a file in `log_dir`, shown when the test fails, and
+    that a test may end with kill -9 (kill9: its exit code then says nothing)."""
+
+    def __init__(self, *args, log_dir):
+        super().__init__(*args)
+        self.args[self.args.index("--log-level") + 1] = "info"
+        self.log_dir = log_dir
+        self.killed = False
+
+    def __enter__(self):
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.log_path = os.path.join(self.log_dir, "server-%d.log" % time.monotonic_ns())
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log,
+                                     text=True)
+        first = self.proc.stdout.readline()
+        m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", first)
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("server did not start: %r\n%s" % (first, self.log_text()))
+        self.http_port, self.ingest_port = int(m.group(1)), int(m.group(2))
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.killed:  # ended by kill -9 on purpose: its exit code says nothing
+                self.proc.stdout.close()
+            else:
+                super().__exit__(*exc)
+        except AssertionError:
+            sys.stderr.write(self.log_text())  # the harness points at the log: show it
+            raise
+        finally:
+            self.log.close()
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=30.0 * SLOW):
+        """The log as soon as it holds `text` (the server logs asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
+
+    def kill9(self):
+        self.killed = True
+        self.proc.kill()
+        self.proc.wait()
 
 def read_lines(sock, count, timeout=TIMEOUT):
     """Reads until `count` newline-terminated lines arrived (or timeout); returns them."""

@@ -8,7 +8,6 @@ the test instead of hanging it. The helpers for tickring instances fed from NATS
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import SLOW, Server
+from harness import SLOW, LoggedServer
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 READY_TIMEOUT = 30.0 * SLOW
@@ -158,51 +157,14 @@ class NatsCluster:
             s.stop()
 
 
-class Tickring(Server):
+class Tickring(LoggedServer):
     """tickring-server consuming from NATS; `http_port` fixed up front when a cluster file
     must name it. Its log goes to a file (shown when it fails)."""
 
     def __init__(self, nats_url, *args, http_port=0, log_dir=None):
-        super().__init__("--nats", nats_url, *args)
+        super().__init__("--nats", nats_url, *args,
+                         log_dir=log_dir or tempfile.mkdtemp(prefix="tickring-log-"))
         self.args[self.args.index("--http") + 1] = "127.0.0.1:%d" % http_port
-        self.args[self.args.index("--log-level") + 1] = "info"
-        self.log_dir = log_dir or tempfile.mkdtemp(prefix="tickring-log-")
-        self.killed = False
-
-    def __enter__(self):
-        self.log_path = os.path.join(self.log_dir, "server-%d.log" % time.monotonic_ns())
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        first = self.proc.stdout.readline()
-        m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", first)
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("server did not start: %r\n%s" % (first, self.log_text()))
-        self.http_port, self.ingest_port = int(m.group(1)), int(m.group(2))
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.killed:
-                self.proc.stdout.close()
-            else:
-                super().__exit__(*exc)
-        except AssertionError:
-            print(self.log_text())
-            raise
-        finally:
-            self.log.close()
-
-    def log_text(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
-    def kill9(self):
-        self.killed = True
-        self.proc.kill()
-        self.proc.wait()
 
     def metric_sum(self, name):
         """Sum of every sample of a metric family (all labels)."""

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SERVER, SLOW, TIMEOUT, Server  # noqa: E402
+from harness import SERVER, SLOW, TIMEOUT, LoggedServer  # noqa: E402
 
 import websockets  # noqa: E402  (python3-websockets; a missing module fails the run)
 
@@ -30,59 +30,14 @@ def line(sym, i, m="quotes"):
     return "%s,sym=%s bid=%d,ask=%d.5 %d\n" % (m, sym, i, i, T0 + i)
 
 
-class JournalServer(Server):
+class JournalServer(LoggedServer):
     """A server on a data directory whose log goes to a file the test can read."""
 
     def __init__(self, data_dir, *args):
-        super().__init__("--data-dir", data_dir, *args)
-        self.args[self.args.index("--log-level") + 1] = "info"  # the journal's lines
-        self.log_path = os.path.join(data_dir + ".logs", "server-%d.log" % time.monotonic_ns())
-        self.killed = False
-
-    def __enter__(self):
-        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log,
-                                     text=True)
-        first = self.proc.stdout.readline()
-        m = re.search(r"http=\S+:(\d+) ingest=\S+:(\d+)", first)
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("server did not start: %r\n%s" % (first, self.log_text()))
-        self.http_port, self.ingest_port = int(m.group(1)), int(m.group(2))
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.killed:  # ended by kill -9 on purpose: its exit code says nothing
-                self.proc.stdout.close()
-            else:
-                super().__exit__(*exc)
-        except AssertionError:
-            sys.stderr.write(self.log_text())  # the harness points at the log: show it
-            raise
-        finally:
-            self.log.close()
-
-    def log_text(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
+        super().__init__("--data-dir", data_dir, *args, log_dir=data_dir + ".logs")
 
     def wait_log(self, text):
-        """The log as soon as it holds `text` (the server logs asynchronously)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            log = self.log_text()
-            if text in log or time.monotonic() > deadline:
-                return log
-            time.sleep(0.02)
-
-    def kill9(self):
-        self.killed = True
-        self.proc.kill()
-        self.proc.wait()
+        return super().wait_log(text, WAIT)
 
     def write(self, body):
         return self.request("POST", "/write", body.encode())[0]
