@@ -12,6 +12,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "protocol/text.h"
+
 namespace tickring::cli {
 namespace {
 
@@ -30,19 +32,8 @@ timeval to_timeval(std::chrono::milliseconds t) {
   return tv;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+using protocol::iequals;
+using protocol::trim;
 
 // Whether the comma-separated header value lists `token` (any case).
 bool lists_token(std::string_view value, std::string_view token) {

@@ -15,6 +15,7 @@
 #include "client-cli/partition_batcher.h"
 #include "protocol/line_protocol.h"
 #include "protocol/partition.h"
+#include "protocol/text.h"
 
 namespace tickring::cli {
 namespace {
@@ -209,17 +210,7 @@ jetstream_publisher::~jetstream_publisher() {
 
 bool jetstream_publisher::connect(std::string& error) {
   // libnats takes a list of servers as an array, not as one comma-separated URL.
-  std::vector<std::string> urls;
-  for (std::string_view rest = settings_.url; !rest.empty();) {
-    const auto comma = rest.find(',');
-    std::string_view url = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (url.starts_with(' '))
-      url.remove_prefix(1);
-    while (url.ends_with(' '))
-      url.remove_suffix(1);
-    if (!url.empty()) urls.emplace_back(url);
-  }
+  const std::vector<std::string> urls = protocol::split_list(settings_.url);
   std::vector<const char*> servers;
   for (const auto& u : urls)
     servers.push_back(u.c_str());

@@ -4,16 +4,10 @@
 
 #include <charconv>
 
+#include "protocol/text.h"
+
 namespace tickring::protocol {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::optional<std::uint32_t> parse_u32(std::string_view s) {
   s = trim(s);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "protocol/line_protocol.h"
+#include "protocol/text.h"
 #include "server/ingest/write_path.h"
 
 namespace tickring::server::cluster {
@@ -127,14 +128,7 @@ void log_consumer::start() {
   natsStatus s = natsOptions_Create(&opts);
   // A comma-separated list is several servers of one NATS cluster: the library's SetURL takes
   // one URL, SetServers the list (it tries them all and learns the rest from the cluster).
-  std::vector<std::string> urls;
-  for (std::size_t at = 0; at <= options_.nats_url.size();) {
-    const auto comma = std::min(options_.nats_url.find(',', at), options_.nats_url.size());
-    std::string url = options_.nats_url.substr(at, comma - at);
-    std::erase(url, ' ');
-    if (!url.empty()) urls.push_back(std::move(url));
-    at = comma + 1;
-  }
+  const std::vector<std::string> urls = protocol::split_list(options_.nats_url);
   std::vector<const char*> list;
   for (const auto& u : urls)
     list.push_back(u.c_str());

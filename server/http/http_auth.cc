@@ -3,27 +3,13 @@
 #include <array>
 
 #include "protocol/json_text.h"
+#include "protocol/text.h"
 
 namespace tickring::server {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto x = static_cast<unsigned char>(a[i]);
-    const auto y = static_cast<unsigned char>(b[i]);
-    if ((x | 0x20) != (y | 0x20)) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+using protocol::iequals;
+using protocol::trim;
 
 // Standard base64 (RFC 4648 §4), padding optional; nothing on any other byte.
 std::optional<std::string> base64_decode(std::string_view in) {
