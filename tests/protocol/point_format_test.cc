@@ -68,14 +68,16 @@ TEST(PointFormat, WritesTheDocumentedShape) {
 // path.
 TEST(PointFormat, AnyPathWritesTheConcatenationOfThePieces) {
   std::mt19937_64 rng(17);
+  // field_column names are views: the strings they view must outlive the layouts.
   const std::string long_name(600, 'x');
+  const std::string long_name_y = long_name + "y";
   const std::vector<std::vector<field_column>> layouts = {
       {{"bid", field_kind::float64, 0},
        {"ask", field_kind::float64, 1},
        {"bid_size", field_kind::int64, 2},
        {"n", field_kind::uint64, 3},
        {"flag", field_kind::boolean, 4}},
-      {{long_name, field_kind::float64, 0}, {long_name + "y", field_kind::int64, 1}},
+      {{long_name, field_kind::float64, 0}, {long_name_y, field_kind::int64, 1}},
       {{"a\"b", field_kind::float64, 0}}};
   constexpr time_format kFormats[] = {time_format::ns, time_format::us, time_format::ms,
                                       time_format::s, time_format::rfc3339};
