@@ -290,7 +290,7 @@ bool jetstream_publisher::ensure_stream(std::string& error) {
   cfg.SubjectsLen = 1;
   cfg.Storage = js_FileStorage;
   cfg.Replicas = settings_.replicas;
-  cfg.Duplicates = kDuplicateWindow.count();
+  cfg.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(kDuplicateWindow).count();
   jerr = static_cast<jsErrCode>(0);
   s = js_AddStream(&si, shared_->js, &cfg, nullptr, &jerr);
   if (s == NATS_OK) {

@@ -34,10 +34,14 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/partition.h"
+
 namespace tickring::cli {
 
-inline constexpr std::string_view kDefaultStream = "TICKRING";
-inline constexpr std::string_view kDefaultSubjectPrefix = "tickring";
+// The layout shared with the servers' consumers (protocol/partition.h).
+using protocol::kDefaultStream;
+using protocol::kDefaultSubjectPrefix;
+using protocol::kDuplicateWindow;
 // Enough messages in flight to cover the round trip at full rate (~100 MB at 1 MiB each).
 inline constexpr std::size_t kDefaultMaxPendingAcks = 128;
 // A batch waits at most this long for more lines of its partition: low enough that a slow
@@ -49,7 +53,6 @@ inline constexpr std::chrono::milliseconds kFirstRetryBackoff{100};
 inline constexpr unsigned kMaxPublishAttempts = 8;
 // No ack at all for this long while messages are due: NATS is gone for good.
 inline constexpr std::chrono::seconds kStallLimit{60};
-inline constexpr std::chrono::nanoseconds kDuplicateWindow = std::chrono::minutes(2);
 // Retries are rare; the first ones say why, the rest are counted.
 inline constexpr std::uint64_t kLoggedRetries = 10;
 

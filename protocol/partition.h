@@ -22,6 +22,7 @@
 // file with a gap or an overlap, naming the line. Pure functions; thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@
 #include <vector>
 
 namespace tickring::protocol {
+
+// The JetStream layout both sides use (docs/scale-out.md): either the publishers (`tickring
+// feed --nats`, `tickring gateway`) or the servers (`--nats`) create the stream if absent, with
+// the subjects `<prefix>.*`, file storage and this duplicate window (a publish retried within
+// it with the same Nats-Msg-Id is stored once).
+inline constexpr std::string_view kDefaultStream = "TICKRING";
+inline constexpr std::string_view kDefaultSubjectPrefix = "tickring";
+inline constexpr std::chrono::minutes kDuplicateWindow{2};
 
 // A cluster has at most this many partitions: a partition set is a bitmap of this size in
 // places that check ownership per point, and a JetStream subject per partition.

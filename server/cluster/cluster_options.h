@@ -13,12 +13,11 @@
 namespace tickring::server::cluster {
 
 // The contract with the publishers (`tickring feed --nats`, `tickring gateway`): stream name,
-// subject prefix, partition count, replicas; either side creates the stream if absent.
-inline constexpr std::string_view kDefaultStream = "TICKRING";
-inline constexpr std::string_view kDefaultSubjectPrefix = "tickring";
-// JetStream's duplicate window: a publish retried within it with the same Nats-Msg-Id is
-// stored once.
-inline constexpr std::chrono::minutes kDuplicateWindow{2};
+// subject prefix, partition count, replicas; either side creates the stream if absent, with the
+// layout of protocol/partition.h.
+using protocol::kDefaultStream;
+using protocol::kDefaultSubjectPrefix;
+using protocol::kDuplicateWindow;
 // JetStream allows 1 to 5 replicas of a stream.
 inline constexpr unsigned kMaxReplicas = 5;
 
