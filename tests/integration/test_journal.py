@@ -30,6 +30,36 @@ def line(sym, i, m="quotes"):
     return "%s,sym=%s bid=%d,ask=%d.5 %d\n" % (m, sym, i, i, T0 + i)
 
 
+class FlatOutFeed:
+    """One feed connection sending lines of `sym` (times T0, T0+1, ...) as fast as it can on a
+    thread until stop(), or until the server dies under it; `sent` counts the lines sent."""
+
+    def __init__(self, server, sym):
+        self.sent = 0
+        self._stop = threading.Event()
+        self._sock = server.feed()
+        self._sym = sym
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+
+    def _run(self):
+        i = 0
+        try:
+            while not self._stop.is_set():
+                self._sock.sendall("".join(line(self._sym, j)
+                                           for j in range(i, i + 1000)).encode())
+                i += 1000
+                self.sent = i
+        except OSError:
+            pass  # the server died under the feed: that is the test
+        finally:
+            self._sock.close()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(TIMEOUT)
+
+
 class JournalServer(LoggedServer):
     """A server on a data directory whose log goes to a file the test can read."""
 
@@ -146,33 +176,14 @@ class JournalTest(unittest.TestCase):
             with JournalServer(self.dir, "--journal-segment-bytes", "1048576") as s:
                 for old, n in kept.items():  # what earlier rounds kept is still all there
                     self.assertEqual(self.assert_contiguous_prefix(s, old), n, old)
-                stop = threading.Event()
-                sent = [0]
-
-                def feed():
-                    sock = s.feed()
-                    i = 0
-                    try:
-                        while not stop.is_set():
-                            sock.sendall("".join(line(sym, j)
-                                                 for j in range(i, i + 1000)).encode())
-                            i += 1000
-                            sent[0] = i
-                    except OSError:
-                        pass  # the server died under the feed: that is the test
-                    finally:
-                        sock.close()
-
-                t = threading.Thread(target=feed)
-                t.start()
+                feed = FlatOutFeed(s, sym)
                 # Kill once a good part has been applied (and some of it journaled).
                 s.wait_points(sum(kept.values()) + 50_000 * (round_ + 1), timeout=WAIT)
                 s.kill9()
-                stop.set()
-                t.join(TIMEOUT)
+                feed.stop()
             with JournalServer(self.dir) as s:
                 n = self.assert_contiguous_prefix(s, sym)
-                self.assertLessEqual(n, sent[0])
+                self.assertLessEqual(n, feed.sent)
                 kept[sym] = n
         self.assertGreater(sum(kept.values()), 0)
         print("kill -9 rounds kept %s points" % sorted(kept.items()), file=sys.stderr)

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import TIMEOUT  # noqa: E402
-from test_journal import (WAIT, T0, JournalServer, change_seq, line, segments,  # noqa: E402
+from test_journal import (WAIT, T0, FlatOutFeed, JournalServer, change_seq, line, segments,  # noqa: E402
                           start_fails)
 
 SNAP = ("--snapshot-interval", "1s", "--journal-segment-bytes", "65536")
@@ -220,31 +220,12 @@ class SnapshotTest(unittest.TestCase):
                 for old, n in kept.items():
                     self.assertEqual(s.info(old)["count"], n, old)
                     self.assertEqual(s.info(old)["last"], T0 + n - 1, old)
-                stop = threading.Event()
-                sent = [0]
-
-                def feed():
-                    sock = s.feed()
-                    i = 0
-                    try:
-                        while not stop.is_set():
-                            sock.sendall("".join(line(sym, j)
-                                                 for j in range(i, i + 1000)).encode())
-                            i += 1000
-                            sent[0] = i
-                    except OSError:
-                        pass  # the server died under the feed: that is the test
-                    finally:
-                        sock.close()
-
-                t = threading.Thread(target=feed)
-                t.start()
+                feed = FlatOutFeed(s, sym)
                 # Kill while the feed runs, after a snapshot taken during it.
                 wait_metric(s, "tickring_journal_snapshots_total", 1)
                 s.wait_points(sum(kept.values()) + 20_000, timeout=WAIT)
                 s.kill9()
-                stop.set()
-                t.join(TIMEOUT)
+                feed.stop()
             with JournalServer(self.dir, *args) as s:
                 # The restart starts from a snapshot, then the journal after it.
                 self.assertIn("loading snapshot", s.wait_log("journal: replayed"))
@@ -252,7 +233,7 @@ class SnapshotTest(unittest.TestCase):
                 n = 0 if info is None else info["count"]
                 if n:
                     self.assertEqual((info["first"], info["last"]), (T0, T0 + n - 1), info)
-                self.assertLessEqual(n, sent[0])
+                self.assertLessEqual(n, feed.sent)
                 kept[sym] = n
         self.assertGreater(sum(kept.values()), 0)
         print("kill -9 rounds with snapshots kept %s points" % sorted(kept.items()),
