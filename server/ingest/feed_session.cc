@@ -117,7 +117,7 @@ void feed_session::on_applied(std::unique_ptr<feed_batch> b) {
   --batches_out_;
   for (const auto& r : b->replies)
     reject(r.line_number, r.reason);
-  spare_ = std::move(b);
+  spares_.push_back(std::move(b));
   if (paused_ && !closed_ && !draining_) {
     paused_ = false;
     do_read();
@@ -153,7 +153,12 @@ void feed_session::finish() {
 void feed_session::process(std::size_t n, bool at_eof) {
   const auto now = wall_clock_ns();
   if (!batch_) {
-    batch_ = spare_ ? std::move(spare_) : std::make_unique<feed_batch>();
+    if (spares_.empty()) {
+      batch_ = std::make_unique<feed_batch>();
+    } else {
+      batch_ = std::move(spares_.back());
+      spares_.pop_back();
+    }
     batch_->reset(kBatchTextBytes);
   }
   const core::time_ns skew = applier_.max_future_skew();

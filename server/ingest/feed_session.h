@@ -106,10 +106,12 @@ class feed_session : public std::enable_shared_from_this<feed_session> {
   protocol::line_reassembler lines_;
   protocol::line_parser parser_;
   std::unique_ptr<feed_batch> batch_;  // being filled
-  std::unique_ptr<feed_batch> spare_;  // came back from the ingest thread; reused
-  std::size_t batches_out_ = 0;        // batches handed to the ingest thread
-  bool paused_ = false;                // not reading: kMaxBatchesInFlight are out
-  bool finished_ = false;              // finish() or finish_drain() ran
+  // Batches back from the ingest thread, reused (at most kMaxBatchesInFlight): a batch's
+  // buffers are allocated once per connection, not once per read.
+  std::vector<std::unique_ptr<feed_batch>> spares_;
+  std::size_t batches_out_ = 0;  // batches handed to the ingest thread
+  bool paused_ = false;          // not reading: kMaxBatchesInFlight are out
+  bool finished_ = false;        // finish() or finish_drain() ran
   std::size_t line_number_ = 0;
   bool closed_ = false;    // no more reads
   bool draining_ = false;  // drain_and_close() was called: the next read completion drains
