@@ -47,13 +47,13 @@ int main(int argc, char** argv) {
   const std::uint64_t after = resident_memory_bytes();
   std::size_t ring_bytes = 0;
   for (std::size_t i = 0; i < store.series_count(); ++i)
-    ring_bytes += store.series_at(i).rows().capacity_bytes();
+    ring_bytes += store.series_at(i).rows()->capacity_bytes();
   std::printf(
       "points=%ld symbols=%ld resident_growth=%.1f MiB bytes_per_point=%.1f "
       "ring_bytes_per_point=%.1f cell_bytes=%zu\n",
       points, symbols, static_cast<double>(after - before) / (1 << 20),
       static_cast<double>(after - before) / static_cast<double>(points),
       static_cast<double>(ring_bytes) / static_cast<double>(points),
-      store.series_at(0).rows().bytes_per_point());
+      store.series_at(0).rows()->bytes_per_point());
   return 0;
 }

@@ -1,17 +1,28 @@
 // One series: (measurement, symbol), its fields, and a TimeSortedArray of its points.
 //
-// A point is stored as one 8-byte word per field in the series' own field order (double,
-// int64, uint64 or bool, as fixed by the series' first point), so a 4-field quote costs
-// 4 words + the ring's 24-byte cell header = 56 bytes, whatever the widest series allowed.
-// Widths are rounded up to the next of kRowWidths; the ring type per width is chosen at
-// creation behind the virtual series_rows interface.
+// A point is stored in the series' own field order, packed by the series' row_codec
+// (row_codec.h): a field whose values are short decimals or small integers takes 4 bytes, any
+// other an 8-byte word, so a 4-field quote of prices and sizes costs 16 bytes + the ring's
+// 24-byte cell header = 40 bytes. Widths are rounded up to the next of the ring widths in
+// series.cc; the ring type per width is chosen behind the virtual series_rows interface.
+//
+// Re-layout: the codec is planned from the series' first point. A later value that does not
+// fit its 4-byte slot makes the writer build a new ring with that field 8 bytes wide, copy
+// every point into it keeping each point's sequence number and the ring's numbering, publish
+// it with one pointer store, and retire the old ring to hazard-pointer reclamation
+// (reclaim.h). A reader reaches the ring through rows(), which protects the ring it loaded
+// for the life of the returned rows_ref: it reads either the old ring (complete and frozen at
+// the moment of the switch, a state the series was in during the read) or the new one, never
+// freed memory. A field only widens, so this happens at most once per field of a series:
+// O(points) once, amortised over the points that filled the ring.
 //
 // Threads: the constructor, put, remove and remove_lowest run on the writer (ingest) thread
 // only. Everything else may run on any thread without a lock. A series is never moved or
 // freed while the store lives.
 // Sequence numbers, two kinds:
 // - the ring's own (series_rows::committed_seq, stored_point::seq): every ring change, evictions
-//   included, takes one; readers use them to tell how far a lock-free read reached;
+//   included, takes one; readers use them to tell how far a lock-free read reached; a
+//   re-layout keeps them;
 // - the series' change sequence (change_seq()): advanced by inserts, overwrites and deletes,
 //   not by retention evictions. It is what the live stream numbers its messages with, so that
 //   points dropped by retention never look like a gap (docs/stream.md).
@@ -29,17 +40,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/field_kind.h"
+#include "core/reclaim.h"
 #include "core/ring_cell.h"
+#include "core/row_codec.h"
 #include "core/same_bytes.h"
 
 namespace tickring::core {
-
-// Wide enough for quotes, trades and bars with their sizes and flags; it bounds the row copy
-// made per point on the read path (16 x 8 bytes).
-inline constexpr std::size_t kMaxFieldsPerSeries = 16;
-
-enum class field_kind : std::uint8_t { float64, int64, uint64, boolean };
-std::string_view to_string(field_kind kind) noexcept;
 
 struct field_spec {
   std::string name;
@@ -55,7 +62,8 @@ struct stored_point {
 // Called for each point by scan_backward; return false to stop.
 using point_visitor = bool (*)(void* context, const stored_point& point);
 
-// The type-erased ring of one series (see series.cc for the per-width implementation).
+// The type-erased ring of one series (see series.cc for the per-width implementation). Values
+// go in and come out as 8-byte words in field order; the ring holds them packed by codec().
 class series_rows {
  public:
   virtual ~series_rows() = default;
@@ -66,12 +74,14 @@ class series_rows {
   virtual bool highest(stored_point& out) const = 0;
   // Newest first from the newest time <= `to`, with the ring's iterator guarantees.
   virtual void scan_backward(time_ns to, point_visitor visit, void* context) const = 0;
+  virtual const row_codec& codec() const = 0;
   // Writer only.
   struct put_result {
+    bool fits;  // false: a value does not fit its slot; nothing was stored
     bool inserted;
     seq_no seq;
   };
-  virtual put_result put(time_ns t, const std::uint64_t* words) = 0;
+  virtual put_result put(time_ns t, const std::uint64_t* values) = 0;
   virtual std::optional<seq_no> remove(time_ns t) = 0;
   virtual std::optional<time_ns> oldest_time() const = 0;  // writer's view
   virtual bool remove_lowest(stored_point& out) = 0;
@@ -80,15 +90,40 @@ class series_rows {
   virtual std::size_t bytes_per_point() const = 0;
   // Bytes of the current ring buffer (any thread; the capacity only changes with the buffer).
   virtual std::size_t capacity_bytes() const = 0;
+  // Re-layout (writer only): copies every point into `to`, an unpublished ring, keeping their
+  // sequence numbers and the numbering (time_sorted_array::adopt). REQUIRES: each value fits
+  // `to`'s codec.
+  virtual void copy_to(series_rows& to) const = 0;
+  virtual void adopt(time_ns t, seq_no seq, const std::uint64_t* values) = 0;
+  virtual void adopt_done(seq_no last) = 0;
+  virtual seq_no last_seq() const = 0;
 };
 
-std::unique_ptr<series_rows> make_series_rows(std::size_t field_count,
+std::unique_ptr<series_rows> make_series_rows(const row_codec& codec,
                                               std::size_t initial_capacity);
+
+// A reader's hold on a series' ring: the ring it loaded is not freed while this lives. Keep it
+// for one request, never across an asynchronous suspension point (reclaim.h).
+class rows_ref {
+ public:
+  explicit rows_ref(const std::atomic<series_rows*>& src) : rows_(guard_.protect(src)) {}
+  const series_rows* operator->() const { return rows_; }
+  const series_rows& operator*() const { return *rows_; }
+
+ private:
+  hazard_guard guard_;
+  const series_rows* rows_;
+};
 
 class series {
  public:
+  // `first` holds the first point's values in field order: the ring's codec is planned from
+  // them (row_codec::plan).
   series(std::string measurement, std::string symbol, std::vector<field_spec> fields,
-         std::size_t initial_capacity);
+         const std::uint64_t* first, std::size_t initial_capacity);
+  ~series();
+  series(const series&) = delete;
+  series& operator=(const series&) = delete;
 
   const std::string& measurement() const { return measurement_; }
   const std::string& symbol() const { return symbol_; }
@@ -104,8 +139,13 @@ class series {
   template <class Field>
   bool same_layout(std::span<const Field> fields) const;
 
-  const series_rows& rows() const { return *rows_; }
-  series_rows& writer_rows() { return *rows_; }  // writer only
+  rows_ref rows() const { return rows_ref(rows_); }
+  series_rows& writer_rows() { return *rows_.load(std::memory_order_relaxed); }  // writer only
+  // Writer only: stores a point (values in field order), re-laying the ring out first if a
+  // value does not fit its slot.
+  series_rows::put_result put(time_ns t, const std::uint64_t* values);
+  // How many times the ring was re-laid out (any thread).
+  std::uint32_t relayouts() const { return relayouts_.load(std::memory_order_relaxed); }
 
   // The last change sequence applied (any thread; release-stored by the writer after the
   // change is in the ring).
@@ -132,10 +172,13 @@ class series {
   // Writer's hot line: the ring, and the layout checked by same_layout (the names joined by
   // '\0', which no name contains: the parser rejects control bytes; 0 bytes: they do not fit).
   static constexpr std::size_t kPackedNameBytes = 64 - sizeof(void*) - kMaxFieldsPerSeries - 1;
-  alignas(64) std::unique_ptr<series_rows> rows_;
+  void relayout(const std::uint64_t* values);
+
+  alignas(64) std::atomic<series_rows*> rows_;  // owned
   std::array<field_kind, kMaxFieldsPerSeries> kinds_{};
   std::uint8_t packed_size_ = 0;
   std::array<char, kPackedNameBytes> packed_names_{};
+  std::atomic<std::uint32_t> relayouts_{0};
 };
 
 template <class Field>

@@ -93,10 +93,13 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
   }
   std::vector<field_spec> specs;
   specs.reserve(p.fields.size());
-  for (const auto& f : p.fields)
+  std::array<std::uint64_t, kMaxFieldsPerSeries> first;
+  for (const auto& f : p.fields) {
+    first[specs.size()] = f.bits;
     specs.push_back({std::string(f.name), f.kind});
+  }
   auto owned = std::make_unique<series>(std::string(p.measurement), std::string(p.symbol),
-                                        std::move(specs), limits_.initial_capacity);
+                                        std::move(specs), first.data(), limits_.initial_capacity);
   series* s = owned.get();
   owned_.push_back(std::move(owned));
   r.created = true;
@@ -184,7 +187,7 @@ apply_result series_store::apply(const point_input& p) {
   } else if (!map_fields(*s, p, r)) {
     return r;
   }
-  const auto put = s->writer_rows().put(p.time, words.data());
+  const auto put = s->put(p.time, words.data());
   r.inserted = put.inserted;
   r.ring_seq = put.seq;
   r.ring_seq_last = put.seq;
@@ -193,7 +196,7 @@ apply_result series_store::apply(const point_input& p) {
   if (put.inserted) {
     r.evicted = enforce_retention(*s);
     if (r.evicted != 0) {
-      r.ring_seq_last = s->rows().committed_seq();
+      r.ring_seq_last = s->writer_rows().last_seq();
       r.oldest = s->writer_rows().oldest_time().value_or(p.time);
     }
   }

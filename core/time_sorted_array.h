@@ -152,6 +152,20 @@ class time_sorted_array {
   }
   [[nodiscard]] seq_no last_seq() const { return next_seq_ - 1; }
   [[nodiscard]] std::size_t writer_size() const { return live_; }
+  // Calls fn(time, seq, value) for each live point, oldest first (the writer's own view).
+  template <class Fn>
+  void writer_for_each(Fn&& fn) const;
+
+  // ---- rebuilding: the writer, on an array that no reader can reach yet ------------------
+  // A series that changes its cell layout (series.h) copies its points into a new array that
+  // keeps every point's sequence number and goes on numbering where the old one stopped, so
+  // that a reader moving from the old array to the new one sees committed_seq() and every
+  // point's seq as it would have in the old one.
+  // Appends a point with its own sequence number. REQUIRES: t above every time in the array.
+  void adopt(time_ns t, seq_no seq, const V& value);
+  // Ends a rebuild: every change up to `last` counts as committed; the next takes last + 1.
+  // REQUIRES: every adopted seq <= last.
+  void adopt_done(seq_no last);
 
  private:
   const buffer* load(hazard_guard& g) const { return g.protect(buf_); }

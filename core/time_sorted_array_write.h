@@ -231,4 +231,39 @@ auto time_sorted_array<V>::remove_lowest() -> std::optional<entry> {
   return e;
 }
 
+template <class V>
+template <class Fn>
+void time_sorted_array<V>::writer_for_each(Fn&& fn) const {
+  const buffer* b = own();
+  const std::int64_t tail = b->tail.load(std::memory_order_relaxed);
+  copy_t c;
+  V value;
+  for (std::int64_t p = b->head.load(std::memory_order_relaxed); p < tail; ++p) {
+    ring_detail::own_copy(b->at(p), c);
+    if (ring_detail::version_kind(c.version) == kind::remove) continue;
+    std::memcpy(&value, c.words, sizeof(V));
+    fn(c.time, ring_detail::version_seq(c.version), value);
+  }
+}
+
+template <class V>
+void time_sorted_array<V>::adopt(time_ns t, seq_no seq, const V& value) {
+  buffer* b = own();
+  const std::int64_t head = b->head.load(std::memory_order_relaxed);
+  const std::int64_t tail = b->tail.load(std::memory_order_relaxed);
+  if (static_cast<std::size_t>(tail - head) == b->capacity()) b = make_room(b);
+  std::uint64_t w[kWords];
+  to_words(value, w);
+  const std::int64_t pos = b->tail.load(std::memory_order_relaxed);
+  ring_detail::write_cell(b->at(pos), ring_detail::make_version(seq, kind::insert), pos, t, w);
+  b->tail.store(pos + 1, std::memory_order_relaxed);
+  ++live_;
+}
+
+template <class V>
+void time_sorted_array<V>::adopt_done(seq_no last) {
+  next_seq_ = last + 1;
+  own()->commit(last, live_);
+}
+
 }  // namespace tickring::core

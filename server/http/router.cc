@@ -25,7 +25,7 @@ http_reply health(const route_context& ctx) {
   std::uint64_t points = 0;
   const std::size_t n = ctx.store.series_count();
   for (std::size_t i = 0; i < n; ++i)
-    points += ctx.store.series_at(i).rows().size();
+    points += ctx.store.series_at(i).rows()->size();
   const auto& c = ctx.ingest.counters();
   http_reply r;
   // A journal that cannot write makes the server refuse writes: say so where monitors look.
@@ -76,15 +76,15 @@ http_reply series_list(const route_context& ctx) {
       append_json_string(r.body, core::to_string(s.fields()[f].kind));
     }
     r.body += "],\"count\":";
-    append_json_number(r.body, static_cast<std::uint64_t>(s.rows().size()));
+    append_json_number(r.body, static_cast<std::uint64_t>(s.rows()->size()));
     r.body += ",\"first\":";
-    if (s.rows().lowest(p)) {
+    if (s.rows()->lowest(p)) {
       append_json_number(r.body, p.time);
     } else {
       r.body += "null";
     }
     r.body += ",\"last\":";
-    if (s.rows().highest(p)) {
+    if (s.rows()->highest(p)) {
       append_json_number(r.body, p.time);
     } else {
       r.body += "null";
@@ -103,9 +103,9 @@ http_reply metrics_page(const route_context& ctx) {
   std::uint64_t bytes = 0;
   const std::size_t n = ctx.store.series_count();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& rows = ctx.store.series_at(i).rows();
-    points += rows.size();
-    bytes += rows.capacity_bytes();
+    const auto rows = ctx.store.series_at(i).rows();
+    points += rows->size();
+    bytes += rows->capacity_bytes();
   }
   http_reply r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -34,9 +34,9 @@ std::vector<stored_point> oldest_points(const core::series& s, const query& q,
                                         std::uint64_t& scanned) {
   std::vector<stored_point> out;
   stored_point edge;
-  if (q.from > q.to || !s.rows().lowest(edge)) return out;
+  if (q.from > q.to || !s.rows()->lowest(edge)) return out;
   time_ns lo = std::max(q.from, edge.time);
-  if (!s.rows().highest(edge)) return out;
+  if (!s.rows()->highest(edge)) return out;
   time_ns hi = std::min(q.to, edge.time);
   const time_ns end = hi;
   std::size_t need = q.limit;
@@ -180,7 +180,7 @@ void get_latest(const route_args& a, const responder& respond) {
   const auto q = query_or_reply(a, respond);
   if (!q) return;
   stored_point p;
-  if (!a.series->rows().highest(p)) return respond(error_reply(404, "series has no points"));
+  if (!a.series->rows()->highest(p)) return respond(error_reply(404, "series has no points"));
   respond(one_point(*a.series, *q, p));
 }
 
@@ -199,7 +199,7 @@ void point_at(const route_args& a, const responder& respond) {
   }
   if (a.req.method != http_method::del) {
     stored_point p;
-    if (!a.series->rows().find(*t, p))
+    if (!a.series->rows()->find(*t, p))
       return respond(error_reply(404, "no point at " + std::to_string(*t)));
     return respond(one_point(*a.series, *q, p));
   }

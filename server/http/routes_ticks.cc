@@ -242,7 +242,7 @@ void get_latest_all(const route_args& a, const responder& respond) {
     const core::series& s = a.ctx.store.series_at(i);
     if (s.measurement() != *measurement) continue;
     ++scanned;
-    if (!s.rows().highest(p)) continue;  // every point deleted
+    if (!s.rows()->highest(p)) continue;  // every point deleted
     if (names.empty()) {
       for (const auto& f : s.fields())
         names.push_back(f.name);

@@ -29,7 +29,7 @@ http_reply too_large(std::size_t cap);
 // Calls f(point) newest first from `to` until it returns false.
 template <class F>
 void scan(const core::series& s, core::time_ns to, F& f) {
-  s.rows().scan_backward(
+  s.rows()->scan_backward(
       to, [](void* ctx, const core::stored_point& p) { return (*static_cast<F*>(ctx))(p); }, &f);
 }
 

@@ -293,7 +293,7 @@ void journal::drop_dead_segments() {
     for (const auto& [series, newest] : s.newest) {
       // The writer's view: the ingest thread is the rings' writer. An empty series keeps its
       // segment (its name and sequence would be lost with it).
-      const auto oldest = series->rows().oldest_time();
+      const auto oldest = series->rows()->oldest_time();
       if (!oldest || *oldest <= newest) return false;
     }
     return true;

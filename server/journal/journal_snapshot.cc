@@ -196,7 +196,7 @@ bool journal::write_snapshot(std::uint64_t next_jseq, std::string& error) {
     rows.times.clear();
     rows.words.clear();
     rows.field_count = out.field_count;
-    s.rows().scan_backward(std::numeric_limits<core::time_ns>::max(), collect, &rows);
+    s.rows()->scan_backward(std::numeric_limits<core::time_ns>::max(), collect, &rows);
     // Newest first from the ring: the file holds them oldest first (appends on load).
     const std::size_t count = rows.times.size();
     std::reverse(rows.times.begin(), rows.times.end());

@@ -48,7 +48,7 @@ void hub::attach(const core::series& s, const subscription_ptr& sub, marker_kind
   series_state& st = states_[&s];
   st.slots.push_back({sub});
   // Between two changes on the writer thread: these are exact.
-  const core::seq_no ring = s.rows().committed_seq();
+  const core::seq_no ring = s.rows()->committed_seq();
   const core::seq_no seq = s.change_seq();
   inbox_entry m = inbox_entry::of_marker(sub, kind, &s, ring, seq);
   if (kind == marker_kind::fresh && sub->since_seq) {
@@ -107,7 +107,7 @@ void hub::resync(const std::shared_ptr<session_inbox>& inbox) {
       // Between two changes on the writer thread: exact. A full inbox refuses the marker and
       // remembers it, and the session asks again after its next drain.
       if (inbox->push(inbox_entry::of_marker(sl.sub, marker_kind::resync, s,
-                                             s->rows().committed_seq(), s->change_seq(),
+                                             s->rows()->committed_seq(), s->change_seq(),
                                              sl.dropped))) {
         sl.overflowed = false;
         sl.dropped = 0;

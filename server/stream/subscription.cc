@@ -133,8 +133,8 @@ void series_view::start_snapshot(core::seq_no ring, core::seq_no seq, outbox_por
   const bool candles = req_.candle_interval != 0;
   const std::size_t want = candles ? std::max<std::size_t>(req_.snapshot, 1) : req_.snapshot;
   if (want == 0 || series_ == nullptr) return finish_snapshot(seq, out);
-  const auto& rows = series_->rows();
-  const core::seq_no c1 = rows.committed_seq();
+  const auto rows = series_->rows();
+  const core::seq_no c1 = rows->committed_seq();
   (void)c1;
   core::seq_no seen = 0;
   core::time_ns window = kMinTime;  // candles: the oldest bar start wanted
@@ -149,7 +149,7 @@ void series_view::start_snapshot(core::seq_no ring, core::seq_no seq, outbox_por
     std::size_t* n;
     bool* stopped;
   } ctx{this, want, candles, &seen, &window, &n, &stopped_by_count};
-  rows.scan_backward(
+  rows->scan_backward(
       std::numeric_limits<core::time_ns>::max(),
       [](void* c, const core::stored_point& p) {
         auto& x = *static_cast<ctx_t*>(c);
@@ -182,7 +182,7 @@ void series_view::start_snapshot(core::seq_no ring, core::seq_no seq, outbox_por
         return true;
       },
       &ctx);
-  const core::seq_no c2 = rows.committed_seq();
+  const core::seq_no c2 = rows->committed_seq();
   if (stopped_by_count && !points_.empty()) floor_ = points_.begin()->first;
   if (candles) floor_ = std::max(floor_, window);
   cut_ = std::max(c2, seen);
@@ -305,7 +305,7 @@ core::candle series_view::bar_from_ring(core::time_ns start) const {
     core::time_ns start;
     core::backward_candle_builder* b;
   } ctx{this, start, &b};
-  series_->rows().scan_backward(
+  series_->rows()->scan_backward(
       end - 1,
       [](void* c, const core::stored_point& p) {
         auto& x = *static_cast<ctx_t*>(c);

@@ -41,7 +41,7 @@ TEST(SeriesStore, FieldsInOtherOrderAreMapped) {
   const field_input swapped[] = {f64("ask", 9), f64("bid", 8)};
   ASSERT_EQ(st.apply({"quotes", "X", swapped, 2}).error, apply_error::none);
   stored_point p;
-  ASSERT_TRUE(st.find("quotes", "X")->rows().find(2, p));
+  ASSERT_TRUE(st.find("quotes", "X")->rows()->find(2, p));
   EXPECT_EQ(bid_of(p), 8);
 }
 
@@ -59,7 +59,7 @@ TEST(SeriesStore, UnknownMissingAndConflictingFieldsAreRejected) {
   const field_input typed[] = {f64("bid", 1), {"ask", field_kind::int64, 5}};
   r = st.apply({"quotes", "X", typed, 4});
   EXPECT_EQ(r.error, apply_error::field_type_conflict);
-  EXPECT_EQ(st.find("quotes", "X")->rows().size(), 1U);
+  EXPECT_EQ(st.find("quotes", "X")->rows()->size(), 1U);
 }
 
 TEST(SeriesStore, SeriesLimitRejectsNewSeriesOnly) {
@@ -83,23 +83,87 @@ TEST(SeriesStore, TooManyFieldsIsRejected) {
   EXPECT_EQ(st.apply({"wide", "X", fields, 1}).error, apply_error::too_many_fields);
 }
 
-TEST(SeriesStore, MemoryPerPointFollowsFieldCount) {
+// Short decimals take 4 bytes a field, two to a word; other doubles a whole word.
+TEST(SeriesStore, MemoryPerPointFollowsFieldCountAndWidth) {
   series_store st;
   put_quote(st, "X", 1, 1);
-  const field_input four[] = {f64("a", 1), f64("b", 1), f64("c", 1), f64("d", 1)};
+  const field_input four[] = {f64("a", 1.25), f64("b", 1.5), f64("c", 100), f64("d", 7)};
   st.apply({"q4", "X", four, 1});
-  EXPECT_EQ(st.find("quotes", "X")->rows().bytes_per_point(), 24U + 2 * 8);
-  EXPECT_EQ(st.find("q4", "X")->rows().bytes_per_point(), 24U + 4 * 8);
+  const field_input odd[] = {f64("a", 0.1 + 0.2), f64("b", 1), f64("c", 1), f64("d", 1)};
+  st.apply({"q4", "Y", odd, 1});
+  EXPECT_EQ(st.find("quotes", "X")->rows()->bytes_per_point(), 24U + 1 * 8);
+  EXPECT_EQ(st.find("q4", "X")->rows()->bytes_per_point(), 24U + 2 * 8);
+  EXPECT_EQ(st.find("q4", "Y")->rows()->bytes_per_point(), 24U + 3 * 8);  // 8 + 3 x 4 bytes
+}
+
+// A value that does not fit its 4-byte slot re-lays the series out: every point already
+// stored reads back bit for bit with its own sequence numbers, and numbering goes on.
+TEST(SeriesStore, ValueThatDoesNotFitRelaysOutTheSeriesLosingNothing) {
+  series_store st;
+  std::vector<double> bids;
+  for (int t = 1; t <= 300; ++t) {
+    bids.push_back(100.0 + t / 100.0);
+    put_quote(st, "X", t, bids.back());
+  }
+  const series* s = st.find("quotes", "X");
+  ASSERT_EQ(s->relayouts(), 0U);
+  const std::size_t narrow_cell = s->rows()->bytes_per_point();
+  const seq_no before = s->rows()->committed_seq();
+  stored_point p;
+  ASSERT_TRUE(s->rows()->find(150, p));
+  const seq_no seq150 = p.seq;
+
+  const apply_result r = put_quote(st, "X", 301, 0.1 + 0.2);  // not a short decimal
+  ASSERT_EQ(r.error, apply_error::none);
+  bids.push_back(0.1 + 0.2);
+  EXPECT_EQ(s->relayouts(), 1U);
+  EXPECT_GT(s->rows()->bytes_per_point(), narrow_cell);
+  EXPECT_EQ(r.ring_seq, before + 1);
+  EXPECT_EQ(s->rows()->committed_seq(), before + 1);
+  EXPECT_EQ(r.seq, 301U);
+  ASSERT_EQ(s->rows()->size(), 301U);
+  for (int t = 1; t <= 301; ++t) {
+    ASSERT_TRUE(s->rows()->find(t, p)) << t;
+    EXPECT_EQ(p.words[0], std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)]))
+        << t;
+    EXPECT_EQ(p.words[1],
+              std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)] + 1))
+        << t;
+  }
+  ASSERT_TRUE(s->rows()->find(150, p));
+  EXPECT_EQ(p.seq, seq150);
+  // Only the field that did not fit widened: "ask" (0.1 + 0.2 + 1 = 1.3000000000000003) too.
+  EXPECT_FALSE(s->rows()->codec().narrow(0));
+  put_quote(st, "X", 302, 5.25);
+  EXPECT_EQ(s->relayouts(), 1U);
+  ASSERT_TRUE(s->rows()->find(302, p));
+  EXPECT_EQ(bid_of(p), 5.25);
+}
+
+TEST(SeriesStore, IntegerBeyond32BitsRelaysOut) {
+  series_store st;
+  const field_input small[] = {{"size", field_kind::int64, 100}};
+  st.apply({"trades", "X", small, 1});
+  const auto big = static_cast<std::uint64_t>(std::int64_t{-5'000'000'000});
+  const field_input large[] = {{"size", field_kind::int64, big}};
+  ASSERT_EQ(st.apply({"trades", "X", large, 2}).error, apply_error::none);
+  const series* s = st.find("trades", "X");
+  EXPECT_EQ(s->relayouts(), 1U);
+  stored_point p;
+  ASSERT_TRUE(s->rows()->find(1, p));
+  EXPECT_EQ(p.words[0], 100U);
+  ASSERT_TRUE(s->rows()->find(2, p));
+  EXPECT_EQ(p.words[0], big);
 }
 
 TEST(SeriesStore, RetentionByCountEvictsOldest) {
   series_store st({.max_points_per_series = 3});
   for (int t = 1; t <= 5; ++t)
     put_quote(st, "X", t, t);
-  const auto& rows = st.find("quotes", "X")->rows();
-  EXPECT_EQ(rows.size(), 3U);
+  const auto rows = st.find("quotes", "X")->rows();
+  EXPECT_EQ(rows->size(), 3U);
   stored_point p;
-  ASSERT_TRUE(rows.lowest(p));
+  ASSERT_TRUE(rows->lowest(p));
   EXPECT_EQ(p.time, 3);
   EXPECT_EQ(st.evictions(), 2U);
 }
@@ -108,11 +172,11 @@ TEST(SeriesStore, RetentionByAgeIsRelativeToNewestPoint) {
   series_store st({.max_age = 10});
   for (int t : {100, 105, 111, 120})
     put_quote(st, "X", t, t);
-  const auto& rows = st.find("quotes", "X")->rows();
+  const auto rows = st.find("quotes", "X")->rows();
   stored_point p;
-  ASSERT_TRUE(rows.lowest(p));
+  ASSERT_TRUE(rows->lowest(p));
   EXPECT_EQ(p.time, 111);
-  EXPECT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows->size(), 2U);
 }
 
 // The change sequence counts inserts, overwrites and deletes, never retention evictions, and
@@ -134,7 +198,7 @@ TEST(SeriesStore, ChangeSequenceSkipsEvictions) {
   EXPECT_EQ(rm->seq, 5U);
   EXPECT_FALSE(st.remove(*st.find("quotes", "X"), 2).has_value());
   EXPECT_EQ(st.find("quotes", "X")->change_seq(), 5U);
-  EXPECT_EQ(st.find("quotes", "X")->rows().committed_seq(), rm->ring_seq);
+  EXPECT_EQ(st.find("quotes", "X")->rows()->committed_seq(), rm->ring_seq);
 }
 
 TEST(SeriesStore, FirstPointReportsCreation) {

@@ -87,9 +87,9 @@ TEST(StreamMessages, ErrorMessageIsJsonWithTheRequestId) {
 }
 
 TEST(StreamMessages, ChangeBodyCompletesAPointMessage) {
-  core::series s("quotes", "EUR\"USD",
-                 {{"bid", core::field_kind::float64}, {"n", core::field_kind::int64}}, 4);
   const std::uint64_t words[] = {std::bit_cast<std::uint64_t>(1.5), 42};
+  core::series s("quotes", "EUR\"USD",
+                 {{"bid", core::field_kind::float64}, {"n", core::field_kind::int64}}, words, 4);
   std::string m;
   append_message_head(m, "point", 9);
   append_change_body(m, s, 12, 1'700'000'000'000'000'000, words);

@@ -41,7 +41,7 @@ TEST_F(LineApplierTest, LineWithoutTimestampGetsNow) {
   const auto* s = store_.find("quotes", "A");
   ASSERT_NE(s, nullptr);
   core::stored_point p;
-  ASSERT_TRUE(s->rows().highest(p));
+  ASSERT_TRUE(s->rows()->highest(p));
   EXPECT_EQ(p.time, kNow);
 }
 
@@ -143,7 +143,7 @@ TEST_F(LineApplierTest, BatchKeepsLineOrderAcrossBothStagesRejections) {
   EXPECT_EQ(rejected(reject_reason::line_too_long), 1U);
   const auto* s = store_.find("quotes", "A");
   ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->rows().size(), 2U);
+  EXPECT_EQ(s->rows()->size(), 2U);
 }
 
 TEST_F(LineApplierTest, BatchRejectsFutureTimestampsWhileParsing) {
