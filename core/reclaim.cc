@@ -48,6 +48,11 @@ std::atomic<std::size_t> pending_bytes{0};
 // A pass runs from retire once this many buffers are pending beyond the hazard pointers that
 // could hold them: amortises the scan over several retirements.
 constexpr std::size_t kRetireScanSlack = 16;
+// ... or once this many bytes were retired since the last pass: large buffers (a grown ring)
+// are freed promptly, so that memory retired in a burst of growth is reused by the burst
+// instead of adding to the process' peak (16 pending 80 KB rings would be 1.3 MB).
+constexpr std::size_t kRetireScanBytes = 256 * 1024;
+std::size_t bytes_after_pass = 0;  // guarded by retire_mutex
 
 hazard_record* acquire_record() {
   // seq_cst (not acquire): see reclaim.h, "registration".
@@ -101,7 +106,10 @@ std::size_t reclaim_locked() {
       if (const void* p = h.load(std::memory_order_seq_cst)) held.push_back(p);
     }
   }
-  if (pinned) return 0;
+  if (pinned) {
+    bytes_after_pass = pending_bytes.load(std::memory_order_relaxed);
+    return 0;
+  }
   std::sort(held.begin(), held.end());
   std::size_t freed = 0;
   std::size_t keep = 0;
@@ -118,6 +126,7 @@ std::size_t reclaim_locked() {
   retired_items.resize(keep);
   pending_count.store(keep, std::memory_order_relaxed);
   pending_bytes.store(bytes, std::memory_order_relaxed);
+  bytes_after_pass = bytes;
   return freed;
 }
 
@@ -159,7 +168,9 @@ void reclaim_retire(void* p, std::size_t bytes, reclaim_deleter deleter) {
   retired_items.push_back({p, deleter, bytes});
   pending_count.store(retired_items.size(), std::memory_order_relaxed);
   pending_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  if (retired_items.size() > hazard_count() + kRetireScanSlack) reclaim_locked();
+  if (retired_items.size() > hazard_count() + kRetireScanSlack ||
+      pending_bytes.load(std::memory_order_relaxed) - bytes_after_pass > kRetireScanBytes)
+    reclaim_locked();
 }
 
 std::size_t reclaim_now() {

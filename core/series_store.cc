@@ -1,7 +1,11 @@
 #include "core/series_store.h"
 
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
 
 #include "core/same_bytes.h"
 
@@ -58,24 +62,42 @@ std::string_view to_string(apply_error e) noexcept {
 series_store::series_store(series_store_limits limits, hash_key key)
     : limits_(limits),
       key_(key),
-      // At most half full, so that probe sequences stay short.
-      mask_(std::bit_ceil(std::max<std::size_t>(limits.max_series, 1) * 2) - 1),
-      table_(new std::atomic<series*>[mask_ + 1]),
-      list_(new std::atomic<series*>[std::max<std::size_t>(limits.max_series, 1)]),
+      list_(new series*[std::max<std::size_t>(limits.max_series, 1)]),
       writer_cache_(new series*[kWriterCacheSlots]()) {
-  for (std::size_t i = 0; i <= mask_; ++i)
-    table_[i].store(nullptr, std::memory_order_relaxed);
+  // The table holds index + 1 in 32 bits.
+  if (limits.max_series >= std::numeric_limits<std::uint32_t>::max())
+    throw std::invalid_argument("max_series must be below 4294967295");
+  tables_.push_back(std::make_unique<index_table>(kInitialIndexSlots));
+  index_.store(tables_.back().get(), std::memory_order_release);
 }
 
 series_store::~series_store() = default;
 
 series* series_store::find_mutable(std::string_view measurement, std::string_view symbol,
                                    std::size_t hash) const {
-  for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-    series* s = table_[i].load(std::memory_order_acquire);
-    if (s == nullptr) return nullptr;
+  const index_table& t = *index_.load(std::memory_order_acquire);
+  for (std::size_t i = hash & t.mask;; i = (i + 1) & t.mask) {
+    const std::uint32_t slot = t.slot[i].load(std::memory_order_acquire);
+    if (slot == 0) return nullptr;
+    series* s = list_[slot - 1];
     if (s->symbol() == symbol && s->measurement() == measurement) return s;
   }
+}
+
+void series_store::insert_index(index_table& t, std::size_t n, std::size_t hash) {
+  std::size_t i = hash & t.mask;
+  while (t.slot[i].load(std::memory_order_relaxed) != 0)
+    i = (i + 1) & t.mask;
+  t.slot[i].store(static_cast<std::uint32_t>(n + 1), std::memory_order_release);
+}
+
+void series_store::grow_index() {
+  const std::size_t n = count_.load(std::memory_order_relaxed);
+  auto bigger = std::make_unique<index_table>((tables_.back()->mask + 1) * 2);
+  for (std::size_t i = 0; i < n; ++i)
+    insert_index(*bigger, i, slot_hash(list_[i]->measurement(), list_[i]->symbol()));
+  index_.store(bigger.get(), std::memory_order_release);
+  tables_.push_back(std::move(bigger));
 }
 
 const series* series_store::find(std::string_view measurement, std::string_view symbol) const {
@@ -103,12 +125,11 @@ series* series_store::create(const point_input& p, std::size_t hash, apply_resul
   series* s = owned.get();
   owned_.push_back(std::move(owned));
   r.created = true;
-  std::size_t i = hash & mask_;
-  while (table_[i].load(std::memory_order_relaxed) != nullptr)
-    i = (i + 1) & mask_;
-  table_[i].store(s, std::memory_order_release);
   const std::size_t n = count_.load(std::memory_order_relaxed);
-  list_[n].store(s, std::memory_order_release);
+  list_[n] = s;
+  // At most half full, so that probe sequences stay short.
+  if ((n + 1) * 2 > tables_.back()->mask + 1) grow_index();
+  insert_index(*tables_.back(), n, hash);
   count_.store(n + 1, std::memory_order_release);
   return s;
 }

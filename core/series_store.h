@@ -5,10 +5,16 @@
 // series_count, series_at and stats may run on any thread, never wait for the writer and take
 // no lock. A series, once published, is never moved or freed while the store lives.
 //
-// Registry: an open-addressing table of atomic pointers sized for max_series at construction
-// (never rehashed, so no reader ever sees a table move), plus an append-only array of the
-// series in creation order for listing. The writer fills a slot (release) only after the
-// series is fully built; a reader that finds the pointer (acquire) sees a complete series.
+// Registry: an append-only array of the series in creation order, plus an open-addressing
+// table of 4-byte indices into it (index + 1; 0 is empty), at most half full. The table grows
+// by building a twice larger copy and publishing it with one pointer store; outgrown tables
+// are kept until the store dies (together smaller than the current one), so a reader never
+// sees freed memory, and a reader still probing an old table sees every series created before
+// it loaded that table: its find() takes effect at that load. The writer fills a series' array
+// slot, then its table slot (release), then the count (release); a reader that loads either
+// (acquire) sees a complete series. The array is allocated uninitialised and touched only as
+// far as series exist; the table is sized for the series that exist, not for max_series
+// (1,000 series: an 8 KiB table instead of a 1 MiB one sized for 100,000).
 //
 // Points: the first point of a series fixes its field names and kinds. A later point must
 // carry exactly those fields (in any order) with the same kinds; otherwise it is rejected with
@@ -49,7 +55,7 @@ namespace tickring::core {
 // Defaults (each is a server flag).
 inline constexpr std::size_t kDefaultMaxSeries = 100'000;
 inline constexpr std::size_t kDefaultMaxPointsPerSeries = 10'000'000;
-inline constexpr std::size_t kDefaultInitialSeriesCapacity = 64;
+inline constexpr std::size_t kDefaultInitialSeriesCapacity = 4;
 
 struct series_store_limits {
   std::size_t max_series = kDefaultMaxSeries;
@@ -116,7 +122,7 @@ class series_store {
   const series* find(std::string_view measurement, std::string_view symbol) const;
   std::size_t series_count() const { return count_.load(std::memory_order_acquire); }
   // REQUIRES: i < series_count().
-  const series& series_at(std::size_t i) const { return *list_[i].load(std::memory_order_acquire); }
+  const series& series_at(std::size_t i) const { return *list_[i]; }
   std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
   const series_store_limits& limits() const { return limits_; }
   // The table hash of a name (the slot is hash & (table size - 1)); tests and diagnostics.
@@ -140,9 +146,22 @@ class series_store {
 
   series_store_limits limits_;
   hash_key key_;
-  std::size_t mask_;
-  std::unique_ptr<std::atomic<series*>[]> table_;
-  std::unique_ptr<std::atomic<series*>[]> list_;
+  struct index_table {
+    explicit index_table(std::size_t slots)
+        : mask(slots - 1), slot(new std::atomic<std::uint32_t>[slots]()) {}
+    std::size_t mask;
+    std::unique_ptr<std::atomic<std::uint32_t>[]> slot;  // list index + 1; 0: empty
+  };
+  // Writer only: puts list index `n`, whose name hashes to `hash`, into `t`.
+  void insert_index(index_table& t, std::size_t n, std::size_t hash);
+  static constexpr std::size_t kInitialIndexSlots = 64;
+  // Writer only: a twice larger table holding every series, published.
+  void grow_index();
+
+  std::atomic<const index_table*> index_;
+  std::vector<std::unique_ptr<index_table>> tables_;  // writer only; every table ever published
+  // Slot i is written once, before count_ covers it (release); read only below count_.
+  std::unique_ptr<series*[]> list_;
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> evictions_{0};
   std::vector<std::unique_ptr<series>> owned_;  // writer only

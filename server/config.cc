@@ -431,6 +431,8 @@ std::optional<server_config> parse_config(int argc, char** argv) {
                                 std::to_string(core::kMaxKeysLimit));
   }
   if (c.store.max_series == 0) throw std::invalid_argument("--max-series must be at least 1");
+  if (c.store.max_series > 1'000'000'000)
+    throw std::invalid_argument("--max-series must be at most 1000000000");
   if (c.store.max_points_per_series == 0) {
     throw std::invalid_argument("--max-points-per-series must be at least 1");
   }

@@ -184,6 +184,43 @@ TEST(SeriesRelayoutStress, ReadersNeverSeeAPartialOrFreedRing) {
   EXPECT_GT(relayouts, 0U);
   EXPECT_GT(reads, 0U);
 }
+// The series index grows (copied into a twice larger table, published) while readers look
+// names up: a series created before a find started is always found, with its own name.
+TEST(SeriesIndexStress, FindDuringIndexGrowth) {
+  constexpr int kCreate = 20000;
+  series_store store({.max_series = kCreate});
+  std::atomic<int> created{0};
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> violations{0};
+  std::vector<std::string> names;
+  for (int i = 0; i < kCreate; ++i)
+    names.push_back("N" + std::to_string(i));
+  auto reader = [&](std::uint64_t seed) {
+    std::mt19937_64 r(seed);
+    while (!stop.load(std::memory_order_acquire)) {
+      const int known = created.load(std::memory_order_acquire);
+      if (known == 0) continue;
+      const auto i = static_cast<std::size_t>(r() % static_cast<std::uint64_t>(known));
+      const series* s = store.find("q", names[i]);
+      if (s == nullptr || s->symbol() != names[i]) violations.fetch_add(1);
+      if (store.find("q", "absent") != nullptr) violations.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int id = 0; id < kReaders; ++id)
+    threads.emplace_back(reader, static_cast<std::uint64_t>(id + 1));
+  for (int i = 0; i < kCreate; ++i) {
+    const field_input f[] = {{"v", field_kind::int64, 1}};
+    ASSERT_EQ(store.apply({"q", names[static_cast<std::size_t>(i)], f, 1}).error,
+              apply_error::none);
+    created.store(i + 1, std::memory_order_release);
+  }
+  stop.store(true, std::memory_order_release);
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(violations.load(), 0U);
+  EXPECT_EQ(store.series_count(), static_cast<std::size_t>(kCreate));
+}
 #else
 TEST(SeriesRelayoutStress, PublishBeforeCopyIsCaught) {
   const double bound = env_seconds("TICKRING_BROKEN_RING_BOUND", 60);
