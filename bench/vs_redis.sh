@@ -10,7 +10,8 @@
 #    decimals, two integers; 19-digit ns times, strictly increasing); bench/lp_to_resp.py turns
 #    the same file into XADD commands (a stream per symbol, entry ID <ms>-<ns rest>).
 # 2. Each server runs alone (never both at once: two cores), started fresh on free ports:
-#    tickring-server with its defaults; `redis-server --save '' --appendonly no`.
+#    tickring-server with its defaults (and once more with --busy-poll $BUSY_POLL, default
+#    200us, for the latency rows marked so); `redis-server --save '' --appendonly no`.
 # 3. Ingest until queryable: tickring, `tickring bench ingest --connections 1 --file`
 #    (first byte -> /health counts every point; the file is read into memory first). Redis,
 #    `redis-cli --pipe` of the XADD file (it exits when every reply is in), then an XREVRANGE
@@ -28,6 +29,7 @@ cd "$(dirname "$0")/.."
 QUOTES=${QUOTES:-2000000}
 SYMBOLS=${SYMBOLS:-1000}
 REQUESTS=${REQUESTS:-20000}
+BUSY_POLL=${BUSY_POLL:-200us}
 BUILD=${BUILD:-build/release}
 # How long a server gets to start listening, and the ingest to finish, before we give up.
 START_TIMEOUT_S=10
@@ -83,25 +85,35 @@ first_line=$(head -n 1 "$tmp/quotes.lp")
 symbol=$(sed -E 's/^[^,]+,sym=([^ ]+) .*/\1/' <<< "$first_line")
 
 # ---- tickring ----
-echo "tickring: starting the server ..." >&2
-"$server_bin" --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn > "$tmp/tickring.out" &
-tpid=$!
-pids+=("$tpid")
-deadline=$((SECONDS + START_TIMEOUT_S))
-until grep -q 'http=' "$tmp/tickring.out"; do
-  [ $SECONDS -lt $deadline ] || { echo "vs_redis.sh: tickring-server did not start" >&2; exit 1; }
-  sleep 0.05
-done
-http_port=$(sed -nE 's/.*http=[^ ]*:([0-9]+) .*/\1/p' "$tmp/tickring.out" | head -n 1)
-ingest_port=$(sed -nE 's/.*ingest=[^ ]*:([0-9]+).*/\1/p' "$tmp/tickring.out" | head -n 1)
-"$cli" --http-port "$http_port" --ingest-port "$ingest_port" bench ingest --connections 1 \
-  --file "$tmp/quotes.lp" --timeout "$INGEST_TIMEOUT_S" --json > "$tmp/t_ingest.json"
+# run_tickring NAME [server flags]: ingest, VmHWM and newest-100 latency into $tmp/NAME_*.
+run_tickring() {
+  local name=$1
+  shift
+  echo "tickring ($name): starting the server ..." >&2
+  "$server_bin" --http 127.0.0.1:0 --ingest 127.0.0.1:0 --log-level warn "$@" > "$tmp/$name.out" &
+  local tpid=$!
+  pids+=("$tpid")
+  local deadline=$((SECONDS + START_TIMEOUT_S))
+  until grep -q 'http=' "$tmp/$name.out"; do
+    [ $SECONDS -lt $deadline ] || { echo "vs_redis.sh: tickring-server did not start" >&2; exit 1; }
+    sleep 0.05
+  done
+  local http_port ingest_port
+  http_port=$(sed -nE 's/.*http=[^ ]*:([0-9]+) .*/\1/p' "$tmp/$name.out" | head -n 1)
+  ingest_port=$(sed -nE 's/.*ingest=[^ ]*:([0-9]+).*/\1/p' "$tmp/$name.out" | head -n 1)
+  "$cli" --http-port "$http_port" --ingest-port "$ingest_port" bench ingest --connections 1 \
+    --file "$tmp/quotes.lp" --timeout "$INGEST_TIMEOUT_S" --json > "$tmp/${name}_ingest.json"
+  vmhwm_kb "$tpid" > "$tmp/${name}_hwm"
+  echo "tickring ($name): newest 100 of $symbol ..." >&2
+  "$latency" http 127.0.0.1 "$http_port" "/v1/series/quotes/$symbol?order=desc&limit=100" \
+    --requests "$REQUESTS" > "$tmp/${name}_lat.json"
+  stop "$tpid"
+}
+run_tickring t
 t_rate=$(json_field quotes_per_second < "$tmp/t_ingest.json")
-t_hwm=$(vmhwm_kb "$tpid")
-echo "tickring: newest 100 of $symbol ..." >&2
-"$latency" http 127.0.0.1 "$http_port" "/v1/series/quotes/$symbol?order=desc&limit=100" \
-  --requests "$REQUESTS" > "$tmp/t_lat.json"
-stop "$tpid"
+t_hwm=$(cat "$tmp/t_hwm")
+# The same with HTTP workers that poll before they sleep (a flag, off by default).
+run_tickring tb --busy-poll "$BUSY_POLL"
 
 # ---- Redis ----
 echo "redis: starting redis-server ..." >&2
@@ -129,12 +141,14 @@ echo "redis: newest 100 of $symbol ..." >&2
 stop "$rpid"
 
 # ---- the table ----
-/usr/bin/python3 - "$QUOTES" "$SYMBOLS" "$t_rate" "$r_rate" "$t_hwm" "$r_hwm" "$tmp/t_lat.json" "$tmp/r_lat.json" <<'EOF'
+/usr/bin/python3 - "$QUOTES" "$SYMBOLS" "$t_rate" "$r_rate" "$t_hwm" "$r_hwm" "$tmp/t_lat.json" "$tmp/r_lat.json" "$tmp/tb_lat.json" "$BUSY_POLL" <<'EOF'
 import json, sys
 quotes, symbols, t_rate, r_rate, t_hwm, r_hwm = (int(x) for x in sys.argv[1:7])
 t_lat = json.load(open(sys.argv[7]))
 r_lat = json.load(open(sys.argv[8]))
-for lat in (t_lat, r_lat):
+tb_lat = json.load(open(sys.argv[9]))
+busy_poll = sys.argv[10]
+for lat in (t_lat, r_lat, tb_lat):
     if lat["errors"]:
         sys.exit("vs_redis.sh: %d of the %s requests failed" % (lat["errors"], lat["server"]))
 t_bpq = t_hwm * 1024 / quotes
@@ -146,6 +160,11 @@ rows = [
      t_lat["p50_us"] / r_lat["p50_us"], "<= 0.5x Redis", t_lat["p50_us"] <= 0.5 * r_lat["p50_us"]),
     ("newest 100, 1 connection, p99 (us)", "%.1f" % t_lat["p99_us"], "%.1f" % r_lat["p99_us"],
      t_lat["p99_us"] / r_lat["p99_us"], "", None),
+    ("  the same, tickring --busy-poll %s, p50 (us)" % busy_poll, "%.1f" % tb_lat["p50_us"],
+     "%.1f" % r_lat["p50_us"], tb_lat["p50_us"] / r_lat["p50_us"], "<= 0.5x Redis",
+     tb_lat["p50_us"] <= 0.5 * r_lat["p50_us"]),
+    ("  the same, tickring --busy-poll %s, p99 (us)" % busy_poll, "%.1f" % tb_lat["p99_us"],
+     "%.1f" % r_lat["p99_us"], tb_lat["p99_us"] / r_lat["p99_us"], "", None),
     ("peak RSS per quote after ingest (bytes)", "%.1f" % t_bpq, "%.1f" % r_bpq, t_bpq / r_bpq, "<= 48 B",
      t_bpq <= 48),
 ]

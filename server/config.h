@@ -78,6 +78,8 @@ struct server_config {
   endpoint_spec http{"127.0.0.1", 8080};
   endpoint_spec ingest{"127.0.0.1", 9009};
   unsigned workers = 0;  // 0: one per core
+  // HTTP workers poll this long after their last event before they sleep (0: never poll).
+  std::chrono::microseconds busy_poll{0};
   std::chrono::nanoseconds window = std::chrono::seconds(10);
   std::size_t window_max_keys = core::kDefaultMaxKeys;
   std::chrono::nanoseconds max_future_skew = kDefaultMaxFutureSkew;  // with retention only
