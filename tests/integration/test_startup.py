@@ -66,6 +66,11 @@ class ConfigOverflowTest(unittest.TestCase):
         self.rejected("--max-body=-5")
         self.rejected("--ws-queue-bytes", "-1024")
 
+    def test_out_of_range_limits_are_rejected(self):
+        self.assertIn("at most 1s", self.rejected("--busy-poll", "2s"))
+        self.rejected("--busy-poll", "fast")
+        self.assertIn("at most", self.rejected("--max-series", "5000000000"))
+
     def test_huge_header_limit_is_rejected(self):
         self.rejected("--max-header", str(5 * 1024 ** 3))
         self.rejected("--max-header", str(2 ** 32))
@@ -215,6 +220,7 @@ class ShutdownTest(unittest.TestCase):
     of DELETE one removed point, and nothing unacknowledged was applied over HTTP."""
 
     CLIENTS = 24
+    EXTRA_FLAGS = []
 
     def test_sigterm_answers_every_request_and_applies_every_acknowledged_write(self):
         import http.client
@@ -223,7 +229,7 @@ class ShutdownTest(unittest.TestCase):
         import time
 
         proc = subprocess.Popen([SERVER, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
-                                 "--log-level", "info", "--workers", "2"],
+                                 "--log-level", "info", "--workers", "2"] + self.EXTRA_FLAGS,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         stderr_lines = []
         threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True).start()
@@ -340,6 +346,13 @@ class ShutdownTest(unittest.TestCase):
         self.assertNotIn("[error]", log)
         self.assertNotIn("AddressSanitizer", log)
         self.assertNotIn("runtime error", log)  # UBSan
+
+
+class ShutdownBusyPollTest(ShutdownTest):
+    """The same with workers that poll their sockets before they sleep (--busy-poll): every
+    request still answered, and the polling workers stop on SIGTERM."""
+
+    EXTRA_FLAGS = ["--busy-poll", "200us"]
 
 
 class DescriptorLimitTest(unittest.TestCase):
