@@ -51,8 +51,8 @@ row_codec row_codec::plan(std::span<const field_kind> kinds, const std::uint64_t
         break;
       }
       case field_kind::uint64:
-        if (first[i] <= static_cast<std::uint64_t>(std::numeric_limits<std::uint32_t>::max() /
-                                                   kHeadroom))
+        if (first[i] <=
+            static_cast<std::uint64_t>(std::numeric_limits<std::uint32_t>::max() / kHeadroom))
           s.kind = slot::uint32;
         break;
       case field_kind::float64: {
@@ -63,7 +63,8 @@ row_codec row_codec::plan(std::span<const field_kind> kinds, const std::uint64_t
         int k = 0;
         while (k <= kMaxScale && !decimal_mantissa(first[i], k, m))
           ++k;
-        if (k > kMaxScale || magnitude * kPow10[static_cast<std::size_t>(k)] * kHeadroom > kInt32Max)
+        if (k > kMaxScale ||
+            magnitude * kPow10[static_cast<std::size_t>(k)] * kHeadroom > kInt32Max)
           break;
         while (k < kMaxScale &&
                magnitude * kPow10[static_cast<std::size_t>(k + 1)] * kHeadroom <= kInt32Max)
@@ -157,11 +158,12 @@ void row_codec::decode(const std::uint64_t* in, std::uint64_t* values) const {
         values[i] = in[s.word];
         break;
       case slot::decimal32:
-        values[i] = std::bit_cast<std::uint64_t>(static_cast<double>(static_cast<std::int32_t>(half)) /
-                                                 kPow10[s.scale]);
+        values[i] = std::bit_cast<std::uint64_t>(
+            static_cast<double>(static_cast<std::int32_t>(half)) / kPow10[s.scale]);
         break;
       case slot::int32:
-        values[i] = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(half)));
+        values[i] =
+            static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(half)));
         break;
       case slot::uint32:
         values[i] = half;

@@ -140,8 +140,8 @@ series::series(std::string measurement, std::string symbol, std::vector<field_sp
     : measurement_(std::move(measurement)),
       symbol_(std::move(symbol)),
       fields_(std::move(fields)),
-      rows_(make_series_rows(row_codec::plan(kinds_of(fields_), first), initial_capacity)
-                .release()) {
+      rows_(
+          make_series_rows(row_codec::plan(kinds_of(fields_), first), initial_capacity).release()) {
   std::size_t bytes = 0;
   for (const auto& f : fields_)
     bytes += f.name.size() + 1;

@@ -99,8 +99,7 @@ class series_rows {
   virtual seq_no last_seq() const = 0;
 };
 
-std::unique_ptr<series_rows> make_series_rows(const row_codec& codec,
-                                              std::size_t initial_capacity);
+std::unique_ptr<series_rows> make_series_rows(const row_codec& codec, std::size_t initial_capacity);
 
 // A reader's hold on a series' ring: the ring it loaded is not freed while this lives. Keep it
 // for one request, never across an asynchronous suspension point (reclaim.h).

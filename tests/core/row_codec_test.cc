@@ -43,7 +43,7 @@ TEST(RowCodec, ShortDecimalsAreNarrowWithHeadroom) {
   EXPECT_TRUE(round_trips(123.45, 123.45));
   EXPECT_TRUE(round_trips(123.45, 1975.123456));  // more decimals than the first, more size
   EXPECT_TRUE(round_trips(123.45, -0.000001));
-  EXPECT_FALSE(round_trips(123.45, 2148.0));  // beyond 2^31 / 10^6
+  EXPECT_FALSE(round_trips(123.45, 2148.0));     // beyond 2^31 / 10^6
   EXPECT_FALSE(round_trips(123.45, 1.0000001));  // a seventh decimal
 }
 
@@ -97,10 +97,13 @@ TEST(RowCodec, ArbitraryDoublesNeverRound) {
 }
 
 TEST(RowCodec, SpecialValuesStayWide) {
-  const double specials[] = {-0.0, std::numeric_limits<double>::quiet_NaN(),
+  const double specials[] = {-0.0,
+                             std::numeric_limits<double>::quiet_NaN(),
                              std::numeric_limits<double>::infinity(),
                              -std::numeric_limits<double>::infinity(),
-                             std::numeric_limits<double>::denorm_min(), 1e300, 0.1 + 0.2};
+                             std::numeric_limits<double>::denorm_min(),
+                             1e300,
+                             0.1 + 0.2};
   for (double v : specials) {
     EXPECT_FALSE(round_trips(1.5, v)) << v;
     const field_kind kinds[] = {field_kind::float64};

@@ -124,10 +124,8 @@ TEST(SeriesStore, ValueThatDoesNotFitRelaysOutTheSeriesLosingNothing) {
   ASSERT_EQ(s->rows()->size(), 301U);
   for (int t = 1; t <= 301; ++t) {
     ASSERT_TRUE(s->rows()->find(t, p)) << t;
-    EXPECT_EQ(p.words[0], std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)]))
-        << t;
-    EXPECT_EQ(p.words[1],
-              std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)] + 1))
+    EXPECT_EQ(p.words[0], std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)])) << t;
+    EXPECT_EQ(p.words[1], std::bit_cast<std::uint64_t>(bids[static_cast<std::size_t>(t - 1)] + 1))
         << t;
   }
   ASSERT_TRUE(s->rows()->find(150, p));

@@ -20,9 +20,9 @@
 #include <bit>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <thread>
@@ -41,7 +41,8 @@ constexpr time_ns kMaxTime = std::numeric_limits<time_ns>::max();
 // The value written at time t: a short decimal (stored narrow), except at the series' one
 // widening time, where it is a third (never narrow).
 double bid_at(time_ns t, time_ns widen_at) {
-  return t == widen_at ? static_cast<double>(t) / 3.0 : static_cast<double>(10000 + t % 997) / 100.0;
+  return t == widen_at ? static_cast<double>(t) / 3.0
+                       : static_cast<double>(10000 + t % 997) / 100.0;
 }
 
 struct run_result {
@@ -91,7 +92,8 @@ run_result run(double seconds, std::uint64_t seed) {
       }
       auto check = [&](const stored_point& p) {
         if (p.words[0] != std::bit_cast<std::uint64_t>(bid_at(p.time, widen_at[i])) ||
-            p.words[1] != static_cast<std::uint64_t>(p.time) || p.seq != static_cast<seq_no>(p.time))
+            p.words[1] != static_cast<std::uint64_t>(p.time) ||
+            p.seq != static_cast<seq_no>(p.time))
           bad();
       };
       {
