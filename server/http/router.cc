@@ -101,11 +101,14 @@ http_reply metrics_page(const route_context& ctx) {
   const auto& c = ctx.ingest.counters();
   std::uint64_t points = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t relayouts = 0;
   const std::size_t n = ctx.store.series_count();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto rows = ctx.store.series_at(i).rows();
+    const core::series& s = ctx.store.series_at(i);
+    const auto rows = s.rows();
     points += rows->size();
     bytes += rows->capacity_bytes();
+    relayouts += s.relayouts();
   }
   http_reply r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -150,6 +153,9 @@ http_reply metrics_page(const route_context& ctx) {
   gauge("tickring_series", "Series stored.", n);
   gauge("tickring_points", "Points stored.", points);
   gauge("tickring_ring_bytes", "Bytes allocated to the series rings.", bytes);
+  counter("tickring_series_relayouts_total",
+          "Series whose ring was copied to widen a field (a value too wide for 4 bytes).",
+          relayouts);
   gauge("tickring_resident_memory_bytes", "Resident memory of the process.",
         resident_memory_bytes());
   counter("tickring_writes_refused_busy_total",
