@@ -88,6 +88,28 @@ row_codec row_codec::widened(const std::uint64_t* values) const {
   return c;
 }
 
+row_codec row_codec::refit(const std::uint64_t* values) const {
+  row_codec c = *this;
+  for (std::size_t i = 0; i < count_; ++i) {
+    field_slot& s = c.slots_[i];
+    if (fits(s, values[i])) continue;
+    if (s.kind == slot::decimal32) {
+      const double magnitude = std::fabs(std::bit_cast<double>(values[i]));
+      std::int32_t m = 0;
+      int k = s.scale - 1;
+      while (k >= 0 && magnitude * kPow10[static_cast<std::size_t>(k)] * kHeadroom > kInt32Max)
+        --k;
+      if (k >= 0 && decimal_mantissa(values[i], k, m)) {
+        s.scale = static_cast<std::uint8_t>(k);
+        continue;
+      }
+    }
+    s = field_slot{};
+  }
+  c.lay_out();
+  return c;
+}
+
 void row_codec::lay_out() {
   std::uint8_t w = 0;
   for (std::size_t i = 0; i < count_; ++i) {

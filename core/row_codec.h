@@ -17,9 +17,11 @@
 // kHeadroom times its magnitude (so prices may move up sixteen-fold and still fit); an int64 /
 // uint64 field is narrow when the first value leaves the same headroom in 32 bits; a boolean
 // is always narrow. A later value that does not fit makes encode() fail: the series then
-// re-plans with widened(), which makes every field that did not fit a whole word (never
-// narrower again) and copies its ring (series.h). A field only ever widens, so a series
-// re-plans at most once per field.
+// re-plans with refit() and copies its ring (series.h). refit() gives a decimal field that
+// overflowed its range a smaller scale (fewer decimals, more range) when the value allows it,
+// and makes every other field that did not fit a whole word; widened() then makes wide any
+// field that a point already stored does not fit. A field's scale only goes down, and a wide
+// field stays wide, so a series re-plans at most kMaxScale + 1 times per field.
 //
 // Threads: a codec is immutable after construction; any thread may encode/decode.
 // Cost: encode is a multiply, a round, a divide and a compare per narrow float field (a few
@@ -49,6 +51,11 @@ class row_codec {
 
   // The same codec with every field whose value in `values` does not fit made wide.
   [[nodiscard]] row_codec widened(const std::uint64_t* values) const;
+  // The same codec re-planned for `values`: a decimal field that overflowed its range gets the
+  // largest smaller scale that holds the value with kHeadroom, if any; any other field that
+  // does not fit is made wide. The points already stored may not fit the result (a decimal
+  // with more digits than the new scale): pass each through widened().
+  [[nodiscard]] row_codec refit(const std::uint64_t* values) const;
 
   // Words of payload per point.
   [[nodiscard]] std::size_t words() const { return words_; }

@@ -73,6 +73,15 @@ class rows_impl final : public series_rows {
       to.adopt(t, seq, values.data());
     });
   }
+  row_codec fit_all(row_codec codec) const override {
+    std::array<std::uint64_t, kMaxFieldsPerSeries> values;
+    std::array<std::uint64_t, kMaxFieldsPerSeries> packed;
+    ring_.writer_for_each([&](time_ns, seq_no, const row& r) {
+      codec_.decode(r.data(), values.data());
+      if (!codec.encode(values.data(), packed.data())) codec = codec.widened(values.data());
+    });
+    return codec;
+  }
   void adopt(time_ns t, seq_no seq, const std::uint64_t* values) override {
     row r;
     const bool fits = codec_.encode(values, r.data());
@@ -174,8 +183,10 @@ series_rows::put_result series::put(time_ns t, const std::uint64_t* values) {
 // TICKRING_SERIES_FAULT_PUBLISH_BEFORE_COPY breaks for tests/stress's relayout test).
 void series::relayout(const std::uint64_t* values) {
   series_rows* old = rows_.load(std::memory_order_relaxed);
-  std::unique_ptr<series_rows> fresh =
-      make_series_rows(old->codec().widened(values), old->capacity());
+  // Usually one pass finds the plan: a smaller scale for a price that outgrew its range,
+  // unless a stored price has more decimals than it keeps.
+  const row_codec plan = old->fit_all(old->codec().refit(values));
+  std::unique_ptr<series_rows> fresh = make_series_rows(plan, old->capacity());
 #ifdef TICKRING_SERIES_FAULT_PUBLISH_BEFORE_COPY
   series_rows* published = fresh.get();
   rows_.store(published, std::memory_order_seq_cst);

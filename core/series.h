@@ -7,14 +7,16 @@
 // series.cc; the ring type per width is chosen behind the virtual series_rows interface.
 //
 // Re-layout: the codec is planned from the series' first point. A later value that does not
-// fit its 4-byte slot makes the writer build a new ring with that field 8 bytes wide, copy
-// every point into it keeping each point's sequence number and the ring's numbering, publish
-// it with one pointer store, and retire the old ring to hazard-pointer reclamation
+// fit its 4-byte slot makes the writer re-plan (row_codec::refit: fewer decimals for more
+// range if every stored point allows it, else that field 8 bytes wide), build a new ring,
+// copy every point into it keeping each point's sequence number and the ring's numbering,
+// publish it with one pointer store, and retire the old ring to hazard-pointer reclamation
 // (reclaim.h). A reader reaches the ring through rows(), which protects the ring it loaded
 // for the life of the returned rows_ref: it reads either the old ring (complete and frozen at
 // the moment of the switch, a state the series was in during the read) or the new one, never
-// freed memory. A field only widens, so this happens at most once per field of a series:
-// O(points) once, amortised over the points that filled the ring.
+// freed memory. A field's scale only drops and a wide field stays wide, so this happens at
+// most row_codec::kMaxScale + 1 times per field: O(points) each time, amortised over the
+// points that filled the ring.
 //
 // Threads: the constructor, put, remove and remove_lowest run on the writer (ingest) thread
 // only. Everything else may run on any thread without a lock. A series is never moved or
@@ -94,6 +96,8 @@ class series_rows {
   // sequence numbers and the numbering (time_sorted_array::adopt). REQUIRES: each value fits
   // `to`'s codec.
   virtual void copy_to(series_rows& to) const = 0;
+  // Writer only: `codec` with every field that a stored point does not fit made wide.
+  virtual row_codec fit_all(row_codec codec) const = 0;
   virtual void adopt(time_ns t, seq_no seq, const std::uint64_t* values) = 0;
   virtual void adopt_done(seq_no last) = 0;
   virtual seq_no last_seq() const = 0;

@@ -176,5 +176,37 @@ TEST(RowCodec, LayoutAndWidening) {
     EXPECT_EQ(out[i], first[i]) << i;
 }
 
+// A price that outgrew its range gets fewer decimals, not 8 bytes, when it allows it.
+TEST(RowCodec, RefitTradesDecimalsForRange) {
+  const field_kind kinds[] = {field_kind::float64, field_kind::int64};
+  const std::uint64_t first[] = {bits(0.0), 1};
+  const row_codec c = row_codec::plan(kinds, first);
+  ASSERT_TRUE(c.narrow(0));
+  EXPECT_EQ(c.scale(0), row_codec::kMaxScale);  // nothing to leave room for: all decimals
+  const std::uint64_t later[] = {bits(150.125), 1};
+  std::uint64_t packed[2];
+  EXPECT_FALSE(c.encode(later, packed));
+  const row_codec r = c.refit(later);
+  ASSERT_TRUE(r.narrow(0));
+  EXPECT_EQ(r.scale(0), 5);  // 150.125 x 10^5 x 16 < 2^31
+  EXPECT_EQ(r.words(), 1U);
+  ASSERT_TRUE(r.encode(later, packed));
+  std::uint64_t out[2];
+  r.decode(packed, out);
+  EXPECT_EQ(out[0], later[0]);
+  // A stored point with more decimals than the new scale keeps makes the field wide.
+  const std::uint64_t stored[] = {bits(0.000001234), 1};
+  EXPECT_TRUE(c.encode(stored, packed));
+  const row_codec w = r.widened(stored);
+  EXPECT_FALSE(w.narrow(0));
+  // A value with more decimals than any scale that holds its size: wide at once.
+  const std::uint64_t both[] = {bits(3000.1234567), 1};
+  EXPECT_FALSE(c.refit(both).narrow(0));
+  // Integers have no scale to trade: wide.
+  const std::uint64_t big[] = {bits(0.0), std::uint64_t{1} << 33};
+  EXPECT_FALSE(c.refit(big).narrow(1));
+  EXPECT_TRUE(c.refit(big).narrow(0));
+}
+
 }  // namespace
 }  // namespace tickring::core

@@ -138,6 +138,34 @@ TEST(SeriesStore, ValueThatDoesNotFitRelaysOutTheSeriesLosingNothing) {
   EXPECT_EQ(bid_of(p), 5.25);
 }
 
+// A first price of 0 plans every decimal; a later 150.125 overflows that range and is kept
+// narrow at fewer decimals, unless a stored price needs the decimals.
+TEST(SeriesStore, PriceOutgrowingItsRangeKeepsFourBytesWhenItCan) {
+  series_store st;
+  put_quote(st, "X", 1, 0.0);  // bid 0, ask 1
+  put_quote(st, "X", 2, 0.5);
+  put_quote(st, "X", 3, 150.125);
+  const series* s = st.find("quotes", "X");
+  EXPECT_EQ(s->relayouts(), 1U);
+  EXPECT_EQ(s->rows()->bytes_per_point(), 24U + 8);  // both prices still 4 bytes
+  stored_point p;
+  const double bids[] = {0.0, 0.5, 150.125};
+  for (int t = 1; t <= 3; ++t) {
+    ASSERT_TRUE(s->rows()->find(t, p));
+    EXPECT_EQ(bid_of(p), bids[t - 1]);
+  }
+  put_quote(st, "Y", 1, 0.0);
+  put_quote(st, "Y", 2, 0.000001234);
+  put_quote(st, "Y", 3, 150.125);  // 0.000001234 needs 9 decimals: bid goes wide
+  const series* y = st.find("quotes", "Y");
+  // Two: at time 2 the ask (1.000001234, 9 decimals; its first value 1 left room for 8), at
+  // time 3 the bid.
+  EXPECT_EQ(y->relayouts(), 2U);
+  EXPECT_FALSE(y->rows()->codec().narrow(0));
+  ASSERT_TRUE(y->rows()->find(2, p));
+  EXPECT_EQ(bid_of(p), 0.000001234);
+}
+
 TEST(SeriesStore, IntegerBeyond32BitsRelaysOut) {
   series_store st;
   const field_input small[] = {{"size", field_kind::int64, 100}};

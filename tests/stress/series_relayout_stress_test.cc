@@ -39,15 +39,17 @@ constexpr int kReaders = 2;
 constexpr time_ns kMaxTime = std::numeric_limits<time_ns>::max();
 
 // The value written at time t: a short decimal (stored narrow), except at the series' one
-// widening time, where it is a third (never narrow).
+// re-layout time, where it is a third (never narrow: the field goes wide) or, for every other
+// series, a price too large for the field's scale (kept narrow at fewer decimals).
 double bid_at(time_ns t, time_ns widen_at) {
-  return t == widen_at ? static_cast<double>(t) / 3.0
-                       : static_cast<double>(10000 + t % 997) / 100.0;
+  if (t != widen_at) return static_cast<double>(10000 + t % 997) / 100.0;
+  return widen_at % 2 == 0 ? static_cast<double>(t) / 3.0 : 500000.25;
 }
 
 struct run_result {
   std::uint64_t violations = 0;
   std::uint64_t relayouts = 0;
+  std::uint64_t rescaled = 0;  // re-laid out and still 4 bytes (fewer decimals)
   std::uint64_t reads = 0;
 };
 
@@ -157,8 +159,11 @@ run_result run(double seconds, std::uint64_t seed) {
   run_result res;
   res.violations = violations.load();
   res.reads = reads.load();
-  for (std::size_t i = 0; i < store.series_count(); ++i)
-    res.relayouts += store.series_at(i).relayouts();
+  for (std::size_t i = 0; i < store.series_count(); ++i) {
+    const series& s = store.series_at(i);
+    res.relayouts += s.relayouts();
+    if (s.relayouts() > 0 && s.rows()->codec().narrow(0)) ++res.rescaled;
+  }
   return res;
 }
 
@@ -172,6 +177,7 @@ TEST(SeriesRelayoutStress, ReadersNeverSeeAPartialOrFreedRing) {
   const double seconds = env_seconds("TICKRING_STRESS_SECONDS", 2);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t relayouts = 0;
+  std::uint64_t rescaled = 0;
   std::uint64_t reads = 0;
   for (std::uint64_t seed = 1;
        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds;
@@ -179,11 +185,14 @@ TEST(SeriesRelayoutStress, ReadersNeverSeeAPartialOrFreedRing) {
     const run_result r = run(seconds, seed);
     ASSERT_EQ(r.violations, 0U) << "seed " << seed;
     relayouts += r.relayouts;
+    rescaled += r.rescaled;
     reads += r.reads;
   }
-  std::printf("relayouts=%llu reads=%llu\n", static_cast<unsigned long long>(relayouts),
-              static_cast<unsigned long long>(reads));
+  std::printf("relayouts=%llu (still 4 bytes: %llu) reads=%llu\n",
+              static_cast<unsigned long long>(relayouts),
+              static_cast<unsigned long long>(rescaled), static_cast<unsigned long long>(reads));
   EXPECT_GT(relayouts, 0U);
+  EXPECT_GT(rescaled, 0U);
   EXPECT_GT(reads, 0U);
 }
 // The series index grows (copied into a twice larger table, published) while readers look
