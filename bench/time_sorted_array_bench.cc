@@ -274,6 +274,55 @@ void backward_step(benchmark::State& state) {
   state.counters["ns_per_step"] = ns_per(static_cast<double>(steps));
 }
 
+// The 4-field quote as a series stores it when its prices and sizes fit 4 bytes each
+// (core/row_codec.h): 16 bytes of payload, a 40-byte cell. Append and walk, as above.
+struct packed_quote {
+  std::uint64_t lo, hi;
+};
+using packed_ring = time_sorted_array<packed_quote>;
+
+void append_presized_packed(benchmark::State& state) {
+  auto r = std::make_unique<packed_ring>(static_cast<std::size_t>(kGrowthReset));
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    const auto u = static_cast<std::uint64_t>(i);
+    r->put(i * kSpacing, {u, u + 1});
+    if (++i == kGrowthReset) {
+      state.PauseTiming();
+      r = std::make_unique<packed_ring>(static_cast<std::size_t>(kGrowthReset));
+      i = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void backward_step_packed(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  static std::unique_ptr<packed_ring> r;
+  if (!r) {
+    r = std::make_unique<packed_ring>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto u = static_cast<std::uint64_t>(i);
+      r->put(i * kSpacing, {u, u + 1});
+    }
+    tickring::core::reclaim_now();
+  }
+  std::int64_t steps = 0;
+  packed_ring::entry e{};
+  for (auto _ : state) {
+    for (auto it = r->iterate_backwards(); it.next(e);) {
+      benchmark::DoNotOptimize(e);
+      ++steps;
+    }
+  }
+  if (steps != static_cast<std::int64_t>(state.iterations()) * n) {
+    state.SkipWithError("walk did not visit every point");
+  }
+  state.SetItemsProcessed(steps);
+  state.counters["ns_per_step"] = ns_per(static_cast<double>(steps));
+}
+
 void newest_100(benchmark::State& state) {
   const filled_ring& f = fixture(state.range(0), spacing::even);
   ring::entry e{};
@@ -509,6 +558,8 @@ BENCHMARK(prepend_growth);
 BENCHMARK(middle_insert)->Arg(1024)->Arg(65536)->Unit(benchmark::kMicrosecond);
 BENCHMARK(get_random)->ArgsProduct({{1024, kMillion}, {0, 1, 2}})->ArgNames({"size", "spacing"});
 BENCHMARK(backward_step)->Arg(kMillion)->Unit(benchmark::kMillisecond);
+BENCHMARK(append_presized_packed);
+BENCHMARK(backward_step_packed)->Arg(kMillion)->Unit(benchmark::kMillisecond);
 BENCHMARK(newest_100)->Arg(kMillion);
 BENCHMARK(readers_under_writer)
     ->ArgsProduct({{1, 2}, {0, 1}})
