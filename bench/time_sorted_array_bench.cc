@@ -173,20 +173,38 @@ void append_growth(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void append_presized(benchmark::State& state) {
+// The 4-field quote as a series stores it when its prices and sizes fit 4 bytes each
+// (core/row_codec.h): 16 bytes of payload, a 40-byte cell.
+struct packed_quote {
+  std::uint64_t lo, hi;
+};
+packed_quote make_packed(std::int64_t i) {
+  const auto u = static_cast<std::uint64_t>(i);
+  return {u, u + 1};
+}
+
+template <class V, V (*Make)(std::int64_t)>
+void append_presized_of(benchmark::State& state) {
   // Allocated (and its cells constructed, so its pages touched) outside the timing.
-  auto r = std::make_unique<ring>(static_cast<std::size_t>(kGrowthReset));
+  using array = time_sorted_array<V>;
+  auto r = std::make_unique<array>(static_cast<std::size_t>(kGrowthReset));
   std::int64_t i = 0;
   for (auto _ : state) {
-    r->put(i * kSpacing, make_quote(i));
+    r->put(i * kSpacing, Make(i));
     if (++i == kGrowthReset) {
       state.PauseTiming();
-      r = std::make_unique<ring>(static_cast<std::size_t>(kGrowthReset));
+      r = std::make_unique<array>(static_cast<std::size_t>(kGrowthReset));
       i = 0;
       state.ResumeTiming();
     }
   }
   state.SetItemsProcessed(state.iterations());
+}
+void append_presized(benchmark::State& state) {
+  append_presized_of<quote, make_quote>(state);
+}
+void append_presized_packed(benchmark::State& state) {
+  append_presized_of<packed_quote, make_packed>(state);
 }
 
 void append_retained(benchmark::State& state) {
@@ -256,13 +274,13 @@ void get_random(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void backward_step(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  const filled_ring& f = fixture(n, spacing::even);
+// Walks all n points newest first, every iteration.
+template <class Array>
+void walk_all(benchmark::State& state, const Array& r, std::int64_t n) {
   std::int64_t steps = 0;
-  ring::entry e{};
+  typename Array::entry e{};
   for (auto _ : state) {
-    for (auto it = f.r->iterate_backwards(); it.next(e);) {
+    for (auto it = r.iterate_backwards(); it.next(e);) {
       benchmark::DoNotOptimize(e);
       ++steps;
     }
@@ -274,53 +292,21 @@ void backward_step(benchmark::State& state) {
   state.counters["ns_per_step"] = ns_per(static_cast<double>(steps));
 }
 
-// The 4-field quote as a series stores it when its prices and sizes fit 4 bytes each
-// (core/row_codec.h): 16 bytes of payload, a 40-byte cell. Append and walk, as above.
-struct packed_quote {
-  std::uint64_t lo, hi;
-};
-using packed_ring = time_sorted_array<packed_quote>;
-
-void append_presized_packed(benchmark::State& state) {
-  auto r = std::make_unique<packed_ring>(static_cast<std::size_t>(kGrowthReset));
-  std::int64_t i = 0;
-  for (auto _ : state) {
-    const auto u = static_cast<std::uint64_t>(i);
-    r->put(i * kSpacing, {u, u + 1});
-    if (++i == kGrowthReset) {
-      state.PauseTiming();
-      r = std::make_unique<packed_ring>(static_cast<std::size_t>(kGrowthReset));
-      i = 0;
-      state.ResumeTiming();
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+void backward_step(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  walk_all(state, *fixture(n, spacing::even).r, n);
 }
 
 void backward_step_packed(benchmark::State& state) {
   const std::int64_t n = state.range(0);
-  static std::unique_ptr<packed_ring> r;
+  static std::unique_ptr<time_sorted_array<packed_quote>> r;
   if (!r) {
-    r = std::make_unique<packed_ring>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      const auto u = static_cast<std::uint64_t>(i);
-      r->put(i * kSpacing, {u, u + 1});
-    }
+    r = std::make_unique<time_sorted_array<packed_quote>>();
+    for (std::int64_t i = 0; i < n; ++i)
+      r->put(i * kSpacing, make_packed(i));
     tickring::core::reclaim_now();
   }
-  std::int64_t steps = 0;
-  packed_ring::entry e{};
-  for (auto _ : state) {
-    for (auto it = r->iterate_backwards(); it.next(e);) {
-      benchmark::DoNotOptimize(e);
-      ++steps;
-    }
-  }
-  if (steps != static_cast<std::int64_t>(state.iterations()) * n) {
-    state.SkipWithError("walk did not visit every point");
-  }
-  state.SetItemsProcessed(steps);
-  state.counters["ns_per_step"] = ns_per(static_cast<double>(steps));
+  walk_all(state, *r, n);
 }
 
 void newest_100(benchmark::State& state) {

@@ -189,8 +189,8 @@ TEST(SeriesRelayoutStress, ReadersNeverSeeAPartialOrFreedRing) {
     reads += r.reads;
   }
   std::printf("relayouts=%llu (still 4 bytes: %llu) reads=%llu\n",
-              static_cast<unsigned long long>(relayouts),
-              static_cast<unsigned long long>(rescaled), static_cast<unsigned long long>(reads));
+              static_cast<unsigned long long>(relayouts), static_cast<unsigned long long>(rescaled),
+              static_cast<unsigned long long>(reads));
   EXPECT_GT(relayouts, 0U);
   EXPECT_GT(rescaled, 0U);
   EXPECT_GT(reads, 0U);
