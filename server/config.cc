@@ -187,7 +187,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
   std::string retention = "0";
   std::string future_skew = "10m";
   std::string feed_idle = std::to_string(c.feed_idle_timeout.count()) + "s";
-  std::string busy_poll = "0";
+  std::string busy_poll = std::to_string(c.busy_poll.count()) + "us";
   std::string header_timeout = std::to_string(c.header_timeout.count()) + "s";
   std::string body_timeout = std::to_string(c.body_timeout.count()) + "s";
   std::string ws_policy = "conflate";
@@ -208,7 +208,7 @@ std::optional<server_config> parse_config(int argc, char** argv) {
     ("workers", po::value(&c.workers)->default_value(0), "HTTP worker threads (0: one per core)")
     ("busy-poll", po::value(&busy_poll)->default_value(busy_poll),
      "HTTP workers keep polling this long after their last event before they sleep: lower "
-     "latency for a core per worker while requests come (e.g. 200us; 0: off)")
+     "latency, at most this much CPU per event (0: off, for machines whose cores are shared)")
     ("window", po::value(&window)->default_value(window), "sliding-window store: entry lifetime")
     ("window-max-keys", po::value(&c.window_max_keys)->default_value(c.window_max_keys),
        "sliding-window store: maximum live keys (503 above)")

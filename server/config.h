@@ -74,12 +74,18 @@ inline constexpr std::chrono::seconds kDefaultFeedIdleTimeout{900};
 // Requests in flight get this long to finish after SIGINT/SIGTERM before the server exits.
 inline constexpr std::chrono::seconds kShutdownGrace{5};
 
+// A worker that answered a request keeps polling this long for the next one before it sleeps:
+// a client in a request/answer loop comes back within it, and its request is then read without
+// waking a sleeping thread (on a virtual machine, waking an idle vCPU is most of a small
+// request's latency). Costs at most this much CPU per event; 0 turns it off.
+inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
+
 struct server_config {
   endpoint_spec http{"127.0.0.1", 8080};
   endpoint_spec ingest{"127.0.0.1", 9009};
   unsigned workers = 0;  // 0: one per core
   // HTTP workers poll this long after their last event before they sleep (0: never poll).
-  std::chrono::microseconds busy_poll{0};
+  std::chrono::microseconds busy_poll = kDefaultBusyPoll;
   std::chrono::nanoseconds window = std::chrono::seconds(10);
   std::size_t window_max_keys = core::kDefaultMaxKeys;
   std::chrono::nanoseconds max_future_skew = kDefaultMaxFutureSkew;  // with retention only

@@ -45,10 +45,9 @@ namespace asio = boost::asio;
 // resident memory for nothing.
 constexpr std::size_t kLogQueue = 1024;
 
-// --busy-poll: after each event the worker keeps polling its sockets (epoll with a zero
-// timeout) for `window` before it blocks again, so a request that arrives within the window
-// is read without waking a sleeping thread (the wake-up is about half of a small request's
-// latency on a virtual machine). Costs a core per worker while requests keep coming.
+// --busy-poll (server/config.h, kDefaultBusyPoll): after each event the worker keeps polling
+// its sockets (epoll with a zero timeout, timers included) for `window` before it blocks
+// again, as Seastar's reactor does before it sleeps (--idle-poll-time-us).
 void run_busy_polling(asio::io_context& ioc, std::chrono::microseconds window) {
   using clock = std::chrono::steady_clock;
   auto last = clock::now();
