@@ -140,9 +140,21 @@ std::optional<std::int64_t> parse_time(std::string_view s) {
   if (!ymd.ok()) return std::nullopt;
   const std::int64_t days = sys_days{ymd}.time_since_epoch().count();
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-  // Representable range of int64 nanoseconds: years 1677..2262.
-  if (secs > 9'223'372'035 || secs < -9'223'372'035) return std::nullopt;
-  return secs * 1'000'000'000 + frac;
+  // Representable range of int64 nanoseconds: 1677-09-21T00:12:43.145224192Z ..
+  // 2262-04-11T23:47:16.854775807Z, both ends included. Below zero the whole seconds alone can
+  // overflow where the time does not (the lowest time is -9223372037 s + 0.145224192 s), so
+  // such a time is composed from the next second down.
+  constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+  std::int64_t ns = 0;
+  if (secs < 0 && frac > 0) {
+    if (__builtin_mul_overflow(secs + 1, kNsPerSecond, &ns) ||
+        __builtin_sub_overflow(ns, kNsPerSecond - frac, &ns))
+      return std::nullopt;
+  } else if (__builtin_mul_overflow(secs, kNsPerSecond, &ns) ||
+             __builtin_add_overflow(ns, frac, &ns)) {
+    return std::nullopt;
+  }
+  return ns;
 }
 
 std::string format_rfc3339(std::int64_t ns) {
