@@ -177,8 +177,14 @@ void journal::on_change(const applied_change& c) {
 void journal::begin_log_batch() {
   // A batch never starts a segment on its own changes (holding_), so a full segment is closed
   // here, between batches; a segment exceeds its size by at most one message's records.
-  if (segment_ != 0 && segment_bytes_ >= options_.segment_bytes) rotate();
+  if (segment_ == 0 || segment_bytes_ >= options_.segment_bytes) rotate();
   holding_ = true;
+  // Marks where the message's changes start: replay applies them only once the position
+  // record that ends them is read (journal_format.h, log batch).
+  segment_bytes_ += append_log_batch(local_, next_jseq_++);
+  ++local_records_;
+  local_last_jseq_ = next_jseq_ - 1;
+  applied_jseq_.store(local_last_jseq_, std::memory_order_release);
 }
 
 void journal::end_log_batch(std::uint32_t partition, std::uint64_t sequence) {

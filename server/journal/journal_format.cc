@@ -133,6 +133,10 @@ std::size_t append_log_position(std::string& out, std::uint64_t jseq, std::uint3
   return close_frame(out, at);
 }
 
+std::size_t append_log_batch(std::string& out, std::uint64_t jseq) {
+  return close_frame(out, open_frame(out, record_type::log_batch, jseq));
+}
+
 decode_result decode_record(std::span<const unsigned char> bytes, record_view& out) {
   if (bytes.size() < kFrameBytes) return {decode_status::need_more};
   const auto len = get<std::uint32_t>(bytes.data());
@@ -204,6 +208,14 @@ decode_result decode_record(std::span<const unsigned char> bytes, record_view& o
       out.words = nullptr;
       return ok;
     }
+    case record_type::log_batch: {
+      if (rest != 0) return {decode_status::corrupt, 0, "bad log batch record length"};
+      out.id = 0;
+      out.seq = 0;
+      out.field_count = 0;
+      out.words = nullptr;
+      return ok;
+    }
   }
   return {decode_status::corrupt, 0, "unknown record type"};
 }
@@ -227,7 +239,7 @@ scan_result scan_segment(std::span<const unsigned char> file, const record_visit
     return r;
   }
   const auto version = get<std::uint32_t>(file.data() + 8);
-  if (version < kMinFormatVersion || version > kFormatVersion) {
+  if (version < kMinFormatVersion || version > kFormatVersion || version == kSkippedFormatVersion) {
     r.end = scan_end::corrupt;
     r.reason = "unsupported journal format version";
     return r;
@@ -257,6 +269,11 @@ scan_result scan_segment(std::span<const unsigned char> file, const record_visit
     if (rec.type == record_type::log_position && version < 2) {
       r.end = scan_end::corrupt;
       r.reason = "a log position record in a version 1 segment";
+      return r;
+    }
+    if (rec.type == record_type::log_batch && version < 4) {
+      r.end = scan_end::corrupt;
+      r.reason = "a log batch record in a version 1 or 2 segment";
       return r;
     }
     if (const char* why = visit(rec, at); why != nullptr) {

@@ -13,8 +13,16 @@
 //               that partition's log up to the sequence is in the records before this one
 //               (server/cluster/log_consumer.h). Each segment repeats the positions known at
 //               its start, so a segment still reads alone.
-// Version 2 added only the log position record: a version 1 segment replays unchanged (it has
-// none); the writer writes version 2, which a version 1 reader refuses by its header.
+//   log batch (6, version 4): no body beyond type and sequence: the records after it, up to
+//               the next log position record, are one log message's changes. Replay applies
+//               them only once that position record is read, so a message cut short at the
+//               end of the journal (a write() that a kill -9 stopped between pages) is
+//               dropped whole, and consumed again from its position + 1.
+// Version 2 added the log position record, version 4 the log batch record: older segments
+// replay unchanged (they have neither); the writer writes version 4, which older readers
+// refuse by its header. Version 3 is never written: the header has no checksum, and the
+// versions read (1, 2, 4) differ from each other in two bits, so one flipped bit never turns
+// a segment of one version into one of another.
 // A series record precedes the first point of its series in each segment, so a segment reads
 // alone (a whole old segment can be deleted). Integers are little-endian.
 //
@@ -32,7 +40,8 @@
 namespace tickring::server::journal {
 
 inline constexpr std::string_view kSegmentMagic = "TICKRJNL";
-inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kFormatVersion = 4;
+inline constexpr std::uint32_t kSkippedFormatVersion = 3;  // see above
 // The oldest segment version this reader replays.
 inline constexpr std::uint32_t kMinFormatVersion = 1;
 inline constexpr std::size_t kSegmentHeaderBytes = 16;
@@ -49,7 +58,8 @@ enum class record_type : std::uint8_t {
   insert = 2,
   overwrite = 3,
   remove = 4,
-  log_position = 5
+  log_position = 5,
+  log_batch = 6
 };
 
 struct field_def {
@@ -90,6 +100,7 @@ std::size_t append_remove(std::string& out, std::uint64_t jseq, std::uint32_t id
 
 std::size_t append_log_position(std::string& out, std::uint64_t jseq, std::uint32_t partition,
                                 std::uint64_t stream_seq);
+std::size_t append_log_batch(std::string& out, std::uint64_t jseq);
 
 enum class decode_status { ok, need_more, corrupt };
 struct decode_result {

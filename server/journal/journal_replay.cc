@@ -249,39 +249,8 @@ void journal::replay(write_path& path) {
     const auto data = read_file(seg.path);
     std::vector<series_entry> dict;
     std::uint64_t seg_last = 0;
-    const auto result = scan_segment(data, [&](const record_view& r, std::size_t) -> const char* {
-      // After a power loss the journal can end before a snapshot's position (the snapshot was
-      // synced, the last records were not): the next run continues at the position.
-      const bool resumes_at_snapshot = r.jseq == from && last_jseq < from;
-      if (last_jseq != 0 && r.jseq != last_jseq + 1 && !resumes_at_snapshot) {
-        return "the writer's sequence jumps";
-      }
-      // The first segment may start after `from`: retention's dead segments go oldest first,
-      // and replaying the rest over the snapshot gives the same store (docs/design.md).
-      last_jseq = seg_last = r.jseq;
-      if ((++records & 0xFFFF) == 0 && clock::now() - last_log >= kProgressInterval) {
-        last_log = clock::now();
-        spdlog::info("journal: replaying {}: {} records so far", seg.path, records);
-      }
-      if (r.type == record_type::log_position) {
-        // Positions only grow; the snapshot's may be newer than the records after its P.
-        std::lock_guard lk(positions_mu_);
-        auto& at = positions_[r.id];
-        at = std::max(at, r.seq);
-        return nullptr;
-      }
-      if (r.type == record_type::series) {
-        if (r.id >= dict.size()) dict.resize(r.id + 1);
-        auto& e = dict[r.id];
-        e = series_entry{};
-        e.known = true;
-        e.measurement = r.measurement;
-        e.symbol = r.symbol;
-        e.field_count = r.field_count;
-        for (std::size_t f = 0; f < r.field_count; ++f)
-          e.fields[f] = {r.fields[f].name, static_cast<core::field_kind>(r.fields[f].kind), 0};
-        return nullptr;
-      }
+    // A point or a removal: applied, or (before the snapshot's position) only noted.
+    auto apply_change = [&](const record_view& r) -> const char* {
       if (r.id >= dict.size() || !dict[r.id].known) return "a point of an undeclared series";
       auto& e = dict[r.id];
       if (r.jseq < from) {
@@ -311,7 +280,71 @@ void journal::replay(write_path& path) {
         ++points;
       }
       return nullptr;
+    };
+    // A log message's changes (journal_format.h, log batch) wait for its position record.
+    // Their views point into `data`: a message never spans segments.
+    std::vector<record_view> batch;
+    bool in_batch = false;
+    const auto result = scan_segment(data, [&](const record_view& r, std::size_t) -> const char* {
+      // After a power loss the journal can end before a snapshot's position (the snapshot was
+      // synced, the last records were not): the next run continues at the position.
+      const bool resumes_at_snapshot = r.jseq == from && last_jseq < from;
+      if (last_jseq != 0 && r.jseq != last_jseq + 1 && !resumes_at_snapshot) {
+        return "the writer's sequence jumps";
+      }
+      // The first segment may start after `from`: retention's dead segments go oldest first,
+      // and replaying the rest over the snapshot gives the same store (docs/design.md).
+      last_jseq = seg_last = r.jseq;
+      if ((++records & 0xFFFF) == 0 && clock::now() - last_log >= kProgressInterval) {
+        last_log = clock::now();
+        spdlog::info("journal: replaying {}: {} records so far", seg.path, records);
+      }
+      if (r.type == record_type::log_batch) {
+        batch.clear();
+        in_batch = true;
+        return nullptr;
+      }
+      if (r.type == record_type::log_position) {
+        // A message's changes take effect with its position, never without it.
+        if (in_batch) {
+          in_batch = false;
+          for (const auto& change : batch) {
+            if (const char* why = apply_change(change)) return why;
+          }
+          batch.clear();
+        }
+        // Positions only grow; the snapshot's may be newer than the records after its P.
+        std::lock_guard lk(positions_mu_);
+        auto& at = positions_[r.id];
+        at = std::max(at, r.seq);
+        return nullptr;
+      }
+      if (r.type == record_type::series) {
+        if (r.id >= dict.size()) dict.resize(r.id + 1);
+        auto& e = dict[r.id];
+        e = series_entry{};
+        e.known = true;
+        e.measurement = r.measurement;
+        e.symbol = r.symbol;
+        e.field_count = r.field_count;
+        for (std::size_t f = 0; f < r.field_count; ++f)
+          e.fields[f] = {r.fields[f].name, static_cast<core::field_kind>(r.fields[f].kind), 0};
+        return nullptr;
+      }
+      if (in_batch) {
+        batch.push_back(r);
+        return nullptr;
+      }
+      return apply_change(r);
     });
+    if (in_batch) {
+      // Only a process stopped while writing the message leaves one open: drop it whole.
+      spdlog::warn(
+          "journal: dropped {} change(s) of a log message cut short at the end of {} (the "
+          "server stopped while writing it); it is consumed again after its position",
+          batch.size(), seg.path);
+      batch.clear();
+    }
     auto summarise = [&] {
       segment_summary sum{seg.number, seg_last, {}};
       for (const auto& e : dict) {

@@ -38,6 +38,9 @@ std::string reencode(const record_view& r) {
     case record_type::log_position:
       append_log_position(out, r.jseq, r.id, r.seq);
       break;
+    case record_type::log_batch:
+      append_log_batch(out, r.jseq);
+      break;
   }
   return out;
 }

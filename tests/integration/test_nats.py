@@ -8,8 +8,10 @@ the journal restores across restarts) exceeds its point count. Every test assert
 for every series and that every point is present exactly on its owner; without a journal
 replay, also that tickring_points_overwritten_total is 0."""
 import asyncio
+import glob
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -177,6 +179,41 @@ class NatsTest(unittest.TestCase):
                 status, _, raw = d.request("GET", "/v1/series/quotes/%s" % other)
                 self.assertEqual(status, 404)
                 self.assertIn("partition %d of 4" % partition_of("quotes", other, 4), raw.decode())
+
+    def test_message_cut_short_at_the_end_of_the_journal_is_dropped_whole(self):
+        """A kill -9 can stop the journal's write() between pages, leaving the first records
+        of a message without its position record. Replay must drop them (the message is
+        consumed again from NATS), not keep them and then apply the message a second time:
+        the journal is cut by hand right inside its last message, at a record boundary."""
+        n = 20_000
+        path = write_file(self.dir, quotes(0, n))
+        data = os.path.join(self.dir, "data")
+        args = ("--partition-count", "1", "--data-dir", data, "--snapshot-interval", "0",
+                "--snapshot-bytes", "0")
+        with NatsServer() as nats:
+            feed(nats.url, path, "--partition-count", "1")
+            with Tickring(nats.url, *args) as t:
+                wait_for("the feed", lambda: t.points() == n)
+            segs = sorted(glob.glob(os.path.join(data, "seg-*.tjl")))
+            with open(segs[-1], "rb") as f:
+                raw = f.read()
+            starts, at = [], 16
+            while at + 8 <= len(raw):
+                (length,) = struct.unpack_from("<I", raw, at)
+                starts.append((at, raw[at + 8]))
+                at += 8 + length
+            batches = [i for i, (_, kind) in enumerate(starts) if kind == 6]
+            self.assertTrue(batches, "no log batch record in %s" % segs[-1])
+            last = batches[-1]
+            # Keep the batch record and three of the message's records after it.
+            self.assertGreater(len(starts), last + 4)
+            self.assertNotEqual(starts[last + 3][1], 5, "the message is too short to cut")
+            with open(segs[-1], "r+b") as f:
+                f.truncate(starts[last + 4][0])
+            with Tickring(nats.url, *args) as t2:
+                wait_for("the catch-up", lambda: t2.points() == n)
+                self.assert_exactly_once([t2], [{0}], expected_counts(0, n), 1, replayed=True)
+                self.assertIn("cut short", t2.log_text())
 
     def test_kill9_mid_stream_resumes_after_its_position(self):
         """kill -9 while the feed runs, restart on the same journal: nothing lost (every
