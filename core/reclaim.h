@@ -15,7 +15,8 @@
 // - `reclaim_retire(p, bytes, deleter)` (writers, any thread; serialised by a mutex that readers
 //   never take): call after unpublishing `p` (the pointer store must come first). `p` is
 //   deleted by the first reclaim pass that finds no hazard pointer on it.
-// - `reclaim_now()` runs a pass; retire runs one too once enough is pending. Call it
+// - `reclaim_now()` runs a pass; retire runs one too once enough is pending (more buffers than
+//   hazard pointers plus a slack, or 256 KiB retired since the last pass). Call it
 //   periodically from a writer thread (the server's ingest thread does, every 100 ms), so that
 //   a buffer retired while a reader held it is freed after the reader has left even if no
 //   further buffer is retired.

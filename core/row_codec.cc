@@ -126,19 +126,31 @@ void row_codec::lay_out() {
   words_ = static_cast<std::uint8_t>(w + (half + 1) / 2);
 }
 
-bool row_codec::fits(const field_slot& s, std::uint64_t value) {
-  std::int32_t m = 0;
+bool row_codec::narrow(const field_slot& s, std::uint64_t value, std::uint32_t& half) {
   switch (s.kind) {
     case slot::wide:
+      return false;
+    case slot::decimal32: {
+      std::int32_t m = 0;
+      if (!decimal_mantissa(value, s.scale, m)) return false;
+      half = static_cast<std::uint32_t>(m);
       return true;
-    case slot::decimal32:
-      return decimal_mantissa(value, s.scale, m);
+    }
     case slot::int32:
-      return fits_int32(value);
+      if (!fits_int32(value)) return false;
+      half = static_cast<std::uint32_t>(value);
+      return true;
     case slot::uint32:
-      return value <= std::numeric_limits<std::uint32_t>::max();
+      if (value > std::numeric_limits<std::uint32_t>::max()) return false;
+      half = static_cast<std::uint32_t>(value);
+      return true;
   }
   return false;
+}
+
+bool row_codec::fits(const field_slot& s, std::uint64_t value) {
+  std::uint32_t half = 0;
+  return s.kind == slot::wide || narrow(s, value, half);
 }
 
 bool row_codec::encode(const std::uint64_t* values, std::uint64_t* out) const {
@@ -146,26 +158,12 @@ bool row_codec::encode(const std::uint64_t* values, std::uint64_t* out) const {
     out[w] = 0;
   for (std::size_t i = 0; i < count_; ++i) {
     const field_slot& s = slots_[i];
-    std::uint32_t half = 0;
-    switch (s.kind) {
-      case slot::wide:
-        out[s.word] = values[i];
-        continue;
-      case slot::decimal32: {
-        std::int32_t m = 0;
-        if (!decimal_mantissa(values[i], s.scale, m)) return false;
-        half = static_cast<std::uint32_t>(m);
-        break;
-      }
-      case slot::int32:
-        if (!fits_int32(values[i])) return false;
-        half = static_cast<std::uint32_t>(values[i]);
-        break;
-      case slot::uint32:
-        if (values[i] > std::numeric_limits<std::uint32_t>::max()) return false;
-        half = static_cast<std::uint32_t>(values[i]);
-        break;
+    if (s.kind == slot::wide) {
+      out[s.word] = values[i];
+      continue;
     }
+    std::uint32_t half = 0;
+    if (!narrow(s, values[i], half)) return false;
     out[s.word] |= static_cast<std::uint64_t>(half) << s.shift;
   }
   return true;

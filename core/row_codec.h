@@ -80,6 +80,8 @@ class row_codec {
   };
   // Assigns words: wide fields first, in field order, then narrow ones two to a word.
   void lay_out();
+  // The 32 bits a narrow slot stores for `value`; false when it does not fit (or is wide).
+  static bool narrow(const field_slot& s, std::uint64_t value, std::uint32_t& half);
   static bool fits(const field_slot& s, std::uint64_t value);
 
   std::array<field_slot, kMaxFieldsPerSeries> slots_{};

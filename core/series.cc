@@ -20,22 +20,13 @@ class rows_impl final : public series_rows {
   std::size_t size() const override { return ring_.size(); }
   seq_no committed_seq() const override { return ring_.committed_seq(); }
   bool find(time_ns t, stored_point& out) const override {
-    row r;
-    if (!ring_.find_raw(t, out.time, out.seq, r.data())) return false;
-    codec_.decode(r.data(), out.words.data());
-    return true;
+    return read_one(out, [&](row& r) { return ring_.find_raw(t, out.time, out.seq, r.data()); });
   }
   bool lowest(stored_point& out) const override {
-    row r;
-    if (!ring_.lowest_raw(out.time, out.seq, r.data())) return false;
-    codec_.decode(r.data(), out.words.data());
-    return true;
+    return read_one(out, [&](row& r) { return ring_.lowest_raw(out.time, out.seq, r.data()); });
   }
   bool highest(stored_point& out) const override {
-    row r;
-    if (!ring_.highest_raw(out.time, out.seq, r.data())) return false;
-    codec_.decode(r.data(), out.words.data());
-    return true;
+    return read_one(out, [&](row& r) { return ring_.highest_raw(out.time, out.seq, r.data()); });
   }
   void scan_backward(time_ns to, point_visitor visit, void* context) const override {
     stored_point p;
@@ -93,6 +84,15 @@ class rows_impl final : public series_rows {
   seq_no last_seq() const override { return ring_.last_seq(); }
 
  private:
+  // One packed row read by `read` (false: no point), decoded into out.words.
+  template <class Read>
+  bool read_one(stored_point& out, Read&& read) const {
+    row r;
+    if (!read(r)) return false;
+    codec_.decode(r.data(), out.words.data());
+    return true;
+  }
+
   row_codec codec_;
   ring ring_;
 };
