@@ -76,13 +76,20 @@ token_auth::token_auth(std::string path, bool reads_need_token)
     : path_(std::move(path)), reads_(reads_need_token) {
   if (path_.empty()) return;
   std::string warning;
-  tokens_.store(std::make_shared<const token_list>(load_token_file(path_, warning)));
+  auto loaded = std::make_shared<const token_list>(load_token_file(path_, warning));
+  std::lock_guard lk(tokens_mu_);
+  tokens_ = std::move(loaded);
   if (!warning.empty()) spdlog::warn("{}", warning);
+}
+
+std::shared_ptr<const token_list> token_auth::current() const {
+  std::lock_guard lk(tokens_mu_);
+  return tokens_;
 }
 
 bool token_auth::accepts(std::string_view presented) const {
   if (!enabled() || presented.empty() || presented.size() > kMaxTokenBytes) return false;
-  const auto tokens = tokens_.load();
+  const auto tokens = current();
   return tokens && token_matches(*tokens, presented);
 }
 
@@ -94,10 +101,11 @@ std::string token_auth::reload(std::size_t& count) {
     auto fresh = std::make_shared<const token_list>(load_token_file(path_, warning));
     if (!warning.empty()) spdlog::warn("{}", warning);
     count = fresh->size();
-    tokens_.store(std::move(fresh));
+    std::lock_guard lk(tokens_mu_);
+    tokens_ = std::move(fresh);
     return {};
   } catch (const std::exception& e) {
-    count = tokens_.load()->size();
+    count = current()->size();
     return e.what();
   }
 }

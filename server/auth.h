@@ -5,8 +5,10 @@
 // loses it): add the new line, SIGHUP, move the clients, delete the old line, SIGHUP.
 //
 // Threads: accepts() and the counters from any thread (workers, the ingest thread); reload()
-// from any thread. The token set is swapped as a whole: a check sees the old set or the new
-// one, never a mix.
+// from any thread. The token set is swapped as a whole under a mutex held only to copy or
+// replace one shared_ptr: a check sees the old set or the new one, never a mix.
+// (Not std::atomic<std::shared_ptr>: libstdc++ 12 guards it with a lock bit that
+// ThreadSanitizer does not see, so a reload beside a request was reported as a race.)
 // Cost: accepts() compares the presented token with every token, in time that depends on the
 // tokens' lengths and the presented length only, never on where the bytes differ.
 // Errors: load() throws std::runtime_error naming the file and the problem (start-up);
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +65,10 @@ class token_auth {
  private:
   std::string path_;
   bool reads_;
-  std::atomic<std::shared_ptr<const token_list>> tokens_;
+  std::shared_ptr<const token_list> current() const;
+
+  mutable std::mutex tokens_mu_;
+  std::shared_ptr<const token_list> tokens_;  // guarded by tokens_mu_
 };
 
 }  // namespace tickring::server
